@@ -1,0 +1,44 @@
+# edgewatch developer entry points. `make help` lists them.
+SHELL := /usr/bin/env bash
+.SHELLFLAGS := -o errexit -o nounset -o pipefail -c
+.DEFAULT_GOAL := help
+
+GO ?= go
+# Every module of the workspace, as package patterns.
+MODULES := $(shell $(GO) list -m -f '{{.Path}}/...')
+# Modules that link OpenCV through gocv.
+GOCV_MODULES := github.com/edgewatch/edgewatch/functions/detect/... github.com/edgewatch/edgewatch/functions/motion-source/...
+TEST_FLAGS ?= -count=1 -timeout 20m
+BENCH ?= .
+BENCHTIME ?= 1s
+
+.PHONY: help
+help: ## List the targets.
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+.PHONY: deps
+deps: ## Install missing system packages and start RabbitMQ and PostgreSQL.
+	@bash hack/deps.sh
+
+.PHONY: build
+build: ## Build the edgewatch runner into bin/.
+	$(GO) build -o bin/edgewatch ./cmd/edgewatch
+
+.PHONY: run
+run: deps build ## Set up and run the whole pipeline on this machine (Ctrl-C stops it).
+	./bin/edgewatch up
+
+.PHONY: test
+test: deps ## Set up and run every test of every module against the local RabbitMQ and PostgreSQL.
+	$(GO) vet $(MODULES)
+	$(GO) test $(TEST_FLAGS) $(MODULES)
+	$(GO) test $(TEST_FLAGS) -tags matprofile $(GOCV_MODULES)
+
+.PHONY: bench
+bench: deps ## Run the benchmarks and print one table of ratios against their baselines.
+	mkdir -p out
+	$(GO) test -run '^$$' -bench '$(BENCH)' -benchtime $(BENCHTIME) -timeout 60m $(MODULES) | tee out/bench.txt | $(GO) run ./cmd/benchtable
+
+.PHONY: fmt
+fmt: ## Format all Go code.
+	gofmt -w $$(git ls-files '*.go')

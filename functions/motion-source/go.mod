@@ -1,0 +1,3 @@
+module github.com/edgewatch/edgewatch/functions/motion-source
+
+go 1.26

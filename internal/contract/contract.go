@@ -1,0 +1,74 @@
+// Package contract is the single written definition of the CloudEvents that
+// flow between edgewatch's functions: their exact types, their extension
+// attributes and the JSON Schemas of their payloads.
+//
+// Function modules cannot import this package (each builds from the module
+// proxy alone), so each keeps a small copy of the constants it needs; the
+// tests in this package keep those copies in step with the ones here.
+package contract
+
+// Event types. RabbitMQ Triggers match on exact attribute values only, so
+// every class of event has one exact type.
+const (
+	// TypeMotionDetected is a region of motion cut from a camera frame.
+	TypeMotionDetected = "dev.edgewatch.motion.detected"
+	// TypeDetectionAccident is a detection of the accident class.
+	TypeDetectionAccident = "dev.edgewatch.detection.accident"
+	// TypeDetectionFire is a detection of the fire class.
+	TypeDetectionFire = "dev.edgewatch.detection.fire"
+	// TypeDetectionGun is a detection of the gun class.
+	TypeDetectionGun = "dev.edgewatch.detection.gun"
+	// TypeDetectionKnife is a detection of the knife class.
+	TypeDetectionKnife = "dev.edgewatch.detection.knife"
+	// TypeIncidentOpened announces a new incident, once per incident.
+	TypeIncidentOpened = "dev.edgewatch.incident.opened"
+	// TypeCaptionCreated carries a description of the suspect of an incident.
+	TypeCaptionCreated = "dev.edgewatch.caption.created"
+)
+
+// DetectionTypePrefix is the common prefix of the four detection types.
+const DetectionTypePrefix = "dev.edgewatch.detection."
+
+// Classes are the incident classes, in the order of the types above.
+var Classes = []string{"accident", "fire", "gun", "knife"}
+
+// DetectionType returns the exact event type for an incident class.
+func DetectionType(class string) string { return DetectionTypePrefix + class }
+
+// Extension attribute names. CloudEvents extension names are lower-case
+// letters and digits only.
+const (
+	// ExtCamera is the camera id; every event carries it.
+	ExtCamera = "camera"
+	// ExtClass is the incident class on detection and incident events.
+	ExtClass = "class"
+	// ExtIncident is the incident id on incident and caption events.
+	ExtIncident = "incident"
+	// ExtRegionX, ExtRegionY, ExtRegionW and ExtRegionH give the motion
+	// region's box in full-frame pixels (integers).
+	ExtRegionX = "regionx"
+	ExtRegionY = "regiony"
+	ExtRegionW = "regionw"
+	ExtRegionH = "regionh"
+	// ExtFrameWidth and ExtFrameHeight give the full frame's size in pixels.
+	ExtFrameWidth  = "framewidth"
+	ExtFrameHeight = "frameheight"
+	// ExtLat and ExtLon give the camera's location as decimal strings, when
+	// the camera has one.
+	ExtLat = "lat"
+	ExtLon = "lon"
+	// ExtErrorDest, ExtErrorCode and ExtErrorData are added by the broker to
+	// a dead-lettered event (same names as Knative's).
+	ExtErrorDest = "knativeerrordest"
+	ExtErrorCode = "knativeerrorcode"
+	ExtErrorData = "knativeerrordata"
+)
+
+// CameraSource returns the CloudEvent source of a camera-originated event.
+func CameraSource(camera string) string { return "/cameras/" + camera }
+
+// Content types.
+const (
+	ContentTypeJPEG = "image/jpeg"
+	ContentTypeJSON = "application/json"
+)
