@@ -1,0 +1,242 @@
+// Package supervisor runs the local pipeline's functions as child processes,
+// the way a cluster runs them as pods: each one is started with its own
+// environment, watched for readiness over HTTP, restarted with backoff when
+// it dies, and stopped with SIGTERM (then SIGKILL after a grace period).
+package supervisor
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/exec"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Spec describes one child process.
+type Spec struct {
+	// Name labels the process in logs.
+	Name string
+	// Path and Args are the program and its arguments (Args excludes the program name).
+	Path string
+	Args []string
+	// Env is added to the runner's own environment.
+	Env []string
+	// Dir is the working directory; empty means the runner's.
+	Dir string
+	// ReadyURL is polled until it answers 200 to tell when the process is ready.
+	ReadyURL string
+	// Restart restarts the process with backoff when it exits on its own.
+	Restart bool
+	// StopGrace is how long SIGTERM is given before SIGKILL (default 10 s).
+	StopGrace time.Duration
+}
+
+// Process is one supervised child process.
+type Process struct {
+	spec   Spec
+	log    *slog.Logger
+	out    io.Writer
+	client *http.Client
+
+	mu       sync.Mutex
+	cmd      *exec.Cmd
+	exited   chan struct{}
+	stopping bool
+	starts   int
+}
+
+// New returns a Process for spec whose output lines are copied to out,
+// each prefixed with the process name.
+func New(spec Spec, log *slog.Logger, out io.Writer) *Process {
+	if spec.StopGrace == 0 {
+		spec.StopGrace = 10 * time.Second
+	}
+	return &Process{spec: spec, log: log.With("process", spec.Name), out: out,
+		client: &http.Client{Timeout: 2 * time.Second}}
+}
+
+// Name returns the process name.
+func (p *Process) Name() string { return p.spec.Name }
+
+// Starts returns how many times the process has been started.
+func (p *Process) Starts() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.starts
+}
+
+// Start starts the process. When Spec.Restart is set, a watcher restarts it
+// with exponential backoff (up to 30 s) until Stop is called or ctx ends.
+func (p *Process) Start(ctx context.Context) error {
+	p.mu.Lock()
+	p.stopping = false
+	p.mu.Unlock()
+	if err := p.startOnce(); err != nil {
+		return err
+	}
+	go p.watch(ctx)
+	return nil
+}
+
+func (p *Process) startOnce() error {
+	cmd := exec.Command(p.spec.Path, p.spec.Args...)
+	cmd.Env = append(os.Environ(), p.spec.Env...)
+	cmd.Dir = p.spec.Dir
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	cmd.Stderr = cmd.Stdout
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start %s: %w", p.spec.Name, err)
+	}
+	exited := make(chan struct{})
+	go p.copyLines(stdout)
+	go func() {
+		err := cmd.Wait()
+		p.log.Debug("process exited", "err", err)
+		close(exited)
+	}()
+	p.mu.Lock()
+	p.cmd, p.exited = cmd, exited
+	p.starts++
+	p.mu.Unlock()
+	p.log.Info("process started", "pid", cmd.Process.Pid)
+	return nil
+}
+
+func (p *Process) copyLines(r io.Reader) {
+	s := bufio.NewScanner(r)
+	s.Buffer(make([]byte, 64*1024), 1024*1024)
+	for s.Scan() {
+		fmt.Fprintf(p.out, "%-13s| %s\n", p.spec.Name, s.Bytes())
+	}
+}
+
+func (p *Process) watch(ctx context.Context) {
+	backoff := 500 * time.Millisecond
+	for {
+		p.mu.Lock()
+		exited := p.exited
+		p.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return
+		case <-exited:
+		}
+		p.mu.Lock()
+		stopping := p.stopping
+		p.mu.Unlock()
+		if stopping || !p.spec.Restart {
+			return
+		}
+		p.log.Warn("process died; restarting", "after", backoff)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, 30*time.Second)
+		if err := p.startOnce(); err != nil {
+			p.log.Error("restart failed", "err", err)
+		}
+	}
+}
+
+// WaitReady polls the readiness URL until it answers 200, the process exits
+// or ctx ends.
+func (p *Process) WaitReady(ctx context.Context) error {
+	if p.spec.ReadyURL == "" {
+		return nil
+	}
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if p.ready(ctx) {
+			return nil
+		}
+		p.mu.Lock()
+		exited := p.exited
+		p.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s not ready: %w", p.spec.Name, ctx.Err())
+		case <-exited:
+			if !p.spec.Restart {
+				return fmt.Errorf("%s exited before it was ready", p.spec.Name)
+			}
+		case <-tick.C:
+		}
+	}
+}
+
+func (p *Process) ready(ctx context.Context) bool {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.spec.ReadyURL, nil)
+	if err != nil {
+		return false
+	}
+	resp, err := p.client.Do(req)
+	if err != nil {
+		return false
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
+}
+
+// Kill stops the process at once with SIGKILL, as a crash would; a
+// restarting process comes back after its backoff.
+func (p *Process) Kill() error {
+	p.mu.Lock()
+	cmd := p.cmd
+	p.mu.Unlock()
+	if cmd == nil || cmd.Process == nil {
+		return errors.New("not started")
+	}
+	return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+}
+
+// Stop sends SIGTERM to the process group, waits up to the grace period and
+// then kills it.
+func (p *Process) Stop() error {
+	p.mu.Lock()
+	p.stopping = true
+	cmd, exited := p.cmd, p.exited
+	p.mu.Unlock()
+	if cmd == nil || cmd.Process == nil {
+		return nil
+	}
+	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+	select {
+	case <-exited:
+		return nil
+	case <-time.After(p.spec.StopGrace):
+		p.log.Warn("process ignored SIGTERM; killing")
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		<-exited
+		return nil
+	}
+}
+
+// Running reports whether the process is currently running.
+func (p *Process) Running() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.exited == nil {
+		return false
+	}
+	select {
+	case <-p.exited:
+		return false
+	default:
+		return true
+	}
+}
