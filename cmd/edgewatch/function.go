@@ -1,0 +1,43 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"sort"
+
+	alert "github.com/edgewatch/edgewatch/functions/alert"
+	caption "github.com/edgewatch/edgewatch/functions/caption"
+	detect "github.com/edgewatch/edgewatch/functions/detect"
+	motionsource "github.com/edgewatch/edgewatch/functions/motion-source"
+	ce "knative.dev/func-go/cloudevents"
+	fnhttp "knative.dev/func-go/http"
+)
+
+// hosts maps each function name to the func-go host that serves it, the
+// same runtime the code `func build` generates uses.
+func hosts() map[string]func(ctx context.Context) error {
+	return map[string]func(ctx context.Context) error{
+		"detect":        func(ctx context.Context) error { return ce.New(detect.New()).Start(ctx) },
+		"alert":         func(ctx context.Context) error { return ce.New(alert.New()).Start(ctx) },
+		"caption":       func(ctx context.Context) error { return ce.New(caption.New()).Start(ctx) },
+		"motion-source": func(ctx context.Context) error { return fnhttp.New(motionsource.New()).Start(ctx) },
+	}
+}
+
+// runFunction hosts one function in this process. Its address comes from
+// LISTEN_ADDRESS and its configuration from the environment, as on a cluster.
+func runFunction(ctx context.Context, name string) error {
+	h := hosts()
+	start, ok := h[name]
+	if !ok {
+		names := make([]string, 0, len(h))
+		for n := range h {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		return fmt.Errorf("unknown function %q (have %v)", name, names)
+	}
+	ce.SetLogLevel(ce.LogWarn)
+	fnhttp.SetLogLevel(fnhttp.LogWarn)
+	return start(ctx)
+}
