@@ -3,6 +3,7 @@ package function
 import (
 	"fmt"
 	"log/slog"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -65,12 +66,21 @@ func (c config) configured() bool { return c.URL != "" }
 // LogValue describes the configuration for logs without the API key.
 func (c config) LogValue() slog.Value {
 	return slog.GroupValue(
-		slog.String("vlm_url", c.URL), slog.String("vlm_model", c.Model),
+		slog.String("vlm_url", redactURL(c.URL)), slog.String("vlm_model", c.Model),
 		slog.Bool("vlm_api_key_set", c.APIKey != ""), slog.Duration("vlm_timeout", c.Timeout),
 		slog.Int("vlm_max_tokens", c.MaxTokens), slog.Bool("custom_prompt", c.Prompt != DefaultPrompt),
 		slog.Int("cache_size", c.CacheSize), slog.Duration("cache_ttl", c.CacheTTL),
 		slog.String("metrics_address", c.MetricsAddress),
 	)
+}
+
+// redactURL hides a password in a URL.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(unparsable)"
+	}
+	return u.Redacted()
 }
 
 // prompt returns the prompt for an incident class.

@@ -38,8 +38,9 @@ type Function struct {
 	// Now tells the time of captions.
 	Now func() time.Time
 
-	svc     atomic.Pointer[service]
-	metrics *http.Server
+	svc         atomic.Pointer[service]
+	metrics     *http.Server
+	metricsAddr string
 }
 
 // New returns a caption function instance that logs JSON to stderr and keeps
@@ -70,7 +71,7 @@ func (f *Function) Start(ctx context.Context, cfg map[string]string) error {
 		return err
 	}
 	if c.MetricsAddress != "" {
-		if f.metrics, err = serveMetrics(c.MetricsAddress, f.Registry, f.Logger); err != nil {
+		if f.metrics, f.metricsAddr, err = serveMetrics(c.MetricsAddress, f.Registry, f.Logger); err != nil {
 			f.Logger.Error("caption: cannot serve metrics", "address", c.MetricsAddress, "err", err)
 			return err
 		}
@@ -112,6 +113,15 @@ func (f *Function) httpClient() *http.Client {
 // Ready reports whether Start has finished.
 func (f *Function) Ready(ctx context.Context) (bool, error) {
 	return f.svc.Load() != nil, nil
+}
+
+// MetricsAddr returns the address the metrics server listens on, or "" when
+// it does not run (METRICS_ADDRESS=off, or before Start).
+func (f *Function) MetricsAddr() string {
+	if f.metrics == nil {
+		return ""
+	}
+	return f.metricsAddr
 }
 
 // Stop stops the metrics server.

@@ -68,12 +68,13 @@ func (m *metrics) observeCall(outcome string, took time.Duration) {
 	m.vlmDuration.Observe(took.Seconds())
 }
 
-// serveMetrics serves g's metrics at /metrics on addr. It listens before it
-// returns, so a taken port is reported to the caller.
-func serveMetrics(addr string, g prometheus.Gatherer, log *slog.Logger) (*http.Server, error) {
+// serveMetrics serves g's metrics at /metrics on addr and returns the server
+// and the address it listens on. It listens before it returns, so a taken
+// port is reported to the caller.
+func serveMetrics(addr string, g prometheus.Gatherer, log *slog.Logger) (*http.Server, string, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(g, promhttp.HandlerOpts{}))
@@ -84,5 +85,5 @@ func serveMetrics(addr string, g prometheus.Gatherer, log *slog.Logger) (*http.S
 		}
 	}()
 	log.Info("caption: serving metrics", "address", ln.Addr().String())
-	return srv, nil
+	return srv, ln.Addr().String(), nil
 }

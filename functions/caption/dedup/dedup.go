@@ -52,7 +52,8 @@ type Group[V any] struct {
 }
 
 type call[V any] struct {
-	done chan struct{}
+	done    chan struct{}
+	callers int // callers waiting or having waited on it; guarded by Group.mu
 	val  V
 	err  error
 }
@@ -97,6 +98,7 @@ func (g *Group[V]) Do(ctx, callCtx context.Context, key string, fn func(context.
 		g.inflight[key] = c
 		go g.run(callCtx, key, c, fn)
 	}
+	c.callers++
 	g.mu.Unlock()
 
 	src := Called
@@ -128,6 +130,17 @@ func (g *Group[V]) run(ctx context.Context, key string, c *call[V], fn func(cont
 	}
 	g.mu.Unlock()
 	close(c.done)
+}
+
+// Callers returns how many callers have joined the call in flight for key,
+// the one that started it included; 0 when no call for key is in flight.
+func (g *Group[V]) Callers(key string) int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if c, ok := g.inflight[key]; ok {
+		return c.callers
+	}
+	return 0
 }
 
 // Len returns how many results are remembered (expired ones included until

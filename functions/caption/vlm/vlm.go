@@ -149,7 +149,12 @@ func NewClient(baseURL, apiKey string, hc *http.Client) (*Client, error) {
 func Endpoint(baseURL string) (string, error) {
 	u, err := url.Parse(strings.TrimSpace(baseURL))
 	if err != nil {
-		return "", fmt.Errorf("vlm: base URL: %w", err)
+		// *url.Error repeats the whole URL, credentials included: keep only the cause.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return "", fmt.Errorf("vlm: base URL does not parse: %w", err)
 	}
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return "", fmt.Errorf("vlm: base URL %q is not an http(s) URL with a host", u.Redacted())
