@@ -54,8 +54,8 @@ type Group[V any] struct {
 type call[V any] struct {
 	done    chan struct{}
 	callers int // callers waiting or having waited on it; guarded by Group.mu
-	val  V
-	err  error
+	val     V
+	err     error
 }
 
 type entry[V any] struct {

@@ -60,7 +60,9 @@ func TestRejects(t *testing.T) {
 		{"no image", func(m map[string]any) { m["image"] = "" }, "no image"},
 		{"url-safe base64", func(m map[string]any) { m["image"] = "_-_-" }, "base64"},
 		{"not jpeg", func(m map[string]any) { m["image"] = base64.StdEncoding.EncodeToString([]byte("GIF89a....")) }, "FF D8 FF"},
-		{"jpeg header only", func(m map[string]any) { m["image"] = base64.StdEncoding.EncodeToString([]byte{0xFF, 0xD8, 0xFF, 0xE0, 0, 16}) }, "readable"},
+		{"jpeg header only", func(m map[string]any) {
+			m["image"] = base64.StdEncoding.EncodeToString([]byte{0xFF, 0xD8, 0xFF, 0xE0, 0, 16})
+		}, "readable"},
 		{"too long", func(m map[string]any) { m["image"] = strings.Repeat("A", MaxImageBase64+4) }, "allowed"},
 	}
 	for _, c := range cases {

@@ -29,11 +29,11 @@ func tinyJPEG(t *testing.T) []byte {
 
 func TestEndpoint(t *testing.T) {
 	cases := map[string]string{
-		"http://vlm:8000":              "http://vlm:8000/v1/chat/completions",
-		"http://vlm:8000/":             "http://vlm:8000/v1/chat/completions",
-		"http://vlm:8000/v1":           "http://vlm:8000/v1/chat/completions",
+		"http://vlm:8000":               "http://vlm:8000/v1/chat/completions",
+		"http://vlm:8000/":              "http://vlm:8000/v1/chat/completions",
+		"http://vlm:8000/v1":            "http://vlm:8000/v1/chat/completions",
 		"https://gw.example/ollama/v1/": "https://gw.example/ollama/v1/chat/completions",
-		"https://gw.example/api":       "https://gw.example/api/v1/chat/completions",
+		"https://gw.example/api":        "https://gw.example/api/v1/chat/completions",
 	}
 	for in, want := range cases {
 		got, err := vlm.Endpoint(in)
