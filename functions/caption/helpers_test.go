@@ -218,3 +218,8 @@ func decodeCaption(tb testing.TB, e *event.Event) Caption {
 }
 
 func slogDiscard() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// testingCount reads how many VLM calls succeeded.
+func testingCount(m *metrics) float64 {
+	return testutil.ToFloat64(m.vlmRequests.WithLabelValues("ok"))
+}

@@ -96,7 +96,12 @@ func (h *Handler) Calls() int {
 	return h.calls
 }
 
-// Requests returns the valid requests received so far, oldest first.
+// maxRecorded bounds the requests a stand-in remembers, so that a long demo
+// or benchmark does not grow without end.
+const maxRecorded = 1000
+
+// Requests returns the valid requests received so far, oldest first (the
+// latest 1000 at most).
 func (h *Handler) Requests() []Request {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -163,6 +168,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.mu.Lock()
+	if len(h.requests) == maxRecorded {
+		h.requests = append(h.requests[:0], h.requests[1:]...)
+	}
 	h.requests = append(h.requests, req)
 	h.mu.Unlock()
 	writeJSON(w, http.StatusOK, h.reply(req))
