@@ -139,7 +139,7 @@ func (s *service) describe(ctx context.Context, log *slog.Logger, in incident.In
 		return nil, err
 	}
 	s.metrics.observeCall("ok", took)
-	attrs := []any{"model", resp.Model, "took", took, "image_bytes", len(snap.JPEG)}
+	attrs := []any{"model", resp.Model, "took_s", took.Seconds(), "image_bytes", len(snap.JPEG)}
 	if u := resp.Usage; u != nil {
 		s.metrics.tokens.WithLabelValues("prompt").Add(float64(u.PromptTokens))
 		s.metrics.tokens.WithLabelValues("completion").Add(float64(u.CompletionTokens))

@@ -67,9 +67,9 @@ func (c config) configured() bool { return c.URL != "" }
 func (c config) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.String("vlm_url", redactURL(c.URL)), slog.String("vlm_model", c.Model),
-		slog.Bool("vlm_api_key_set", c.APIKey != ""), slog.Duration("vlm_timeout", c.Timeout),
+		slog.Bool("vlm_api_key_set", c.APIKey != ""), slog.String("vlm_timeout", c.Timeout.String()),
 		slog.Int("vlm_max_tokens", c.MaxTokens), slog.Bool("custom_prompt", c.Prompt != DefaultPrompt),
-		slog.Int("cache_size", c.CacheSize), slog.Duration("cache_ttl", c.CacheTTL),
+		slog.Int("cache_size", c.CacheSize), slog.String("cache_ttl", c.CacheTTL.String()),
 		slog.String("metrics_address", c.MetricsAddress),
 	)
 }
