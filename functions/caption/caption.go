@@ -68,23 +68,23 @@ func (s *service) handle(ctx context.Context, e event.Event) (*event.Event, erro
 			defer cancel()
 			return s.describe(callCtx, log, in, snap)
 		})
-	switch src {
-	case dedup.Shared:
-		s.metrics.cacheHits.WithLabelValues("in_flight").Inc()
-	case dedup.Cached:
-		s.metrics.cacheHits.WithLabelValues("cache").Inc()
-	}
 	if err != nil {
 		s.metrics.events.WithLabelValues(outcomeFailed).Inc()
 		status, msg := s.failure(ctx, err)
 		log.Warn("caption: no caption", "status", status, "err", msg, "source", src.String())
 		return nil, cehttp.NewResult(status, "%s", msg)
 	}
-	if src == dedup.Called {
+	switch src {
+	case dedup.Called:
 		s.metrics.events.WithLabelValues(outcomeCaptioned).Inc()
-	} else {
+	case dedup.Shared:
 		s.metrics.events.WithLabelValues(outcomeDuplicate).Inc()
-		log.Info("caption: repeated incident answered without a VLM call", "source", src.String())
+		s.metrics.cacheHits.WithLabelValues("in_flight").Inc()
+		log.Info("caption: repeated incident answered by the call in flight")
+	case dedup.Cached:
+		s.metrics.events.WithLabelValues(outcomeDuplicate).Inc()
+		s.metrics.cacheHits.WithLabelValues("cache").Inc()
+		log.Info("caption: repeated incident answered from the cache")
 	}
 	reply := out.Clone()
 	return &reply, nil

@@ -434,3 +434,42 @@ func TestReplyIsWrittenInStructuredModeToo(t *testing.T) {
 		t.Fatalf("status %d %q", r.status, r.body)
 	}
 }
+
+func TestBurstSharesOneFailureAndTheRetryCallsAgain(t *testing.T) {
+	fake := vlmtest.NewServer(vlmtest.Options{})
+	defer fake.Close()
+	h := startHost(t, vlmConfig(fake.URL))
+	fake.SetStatus(http.StatusServiceUnavailable)
+	release := fake.Hold()
+	e := incidentEvent(t, incidentData("inc-burst-fail", "gun", testJPEG(t, 50, 50)))
+
+	const n = 8
+	statuses := make([]int, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			statuses[i] = h.post(t, e).status
+		}()
+	}
+	group := h.f.svc.Load().group
+	deadline := time.Now().Add(10 * time.Second)
+	for group.Callers("inc-burst-fail") < n && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	release()
+	wg.Wait()
+	for i, s := range statuses {
+		if s != http.StatusBadGateway {
+			t.Errorf("delivery %d: status %d, want 502", i, s)
+		}
+	}
+	if fake.Calls() != 1 || h.counter("cache", "in_flight") != 0 || h.counter("events", outcomeFailed) != n {
+		t.Errorf("calls %d, in-flight hits %v, failed %v", fake.Calls(), h.counter("cache", "in_flight"), h.counter("events", outcomeFailed))
+	}
+	fake.SetStatus(0)
+	if r := h.post(t, e); r.status != http.StatusOK || fake.Calls() != 2 {
+		t.Errorf("retry: status %d, calls %d", r.status, fake.Calls())
+	}
+}

@@ -114,8 +114,8 @@ func codeString(raw json.RawMessage) string {
 func excerpt(s string) string {
 	s = strings.Join(strings.Fields(s), " ")
 	const max = 200
-	if len(s) > max {
-		return s[:max] + "…"
+	if r := []rune(s); len(r) > max {
+		return string(r[:max]) + "…"
 	}
 	return s
 }
