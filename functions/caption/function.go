@@ -1,19 +1,144 @@
-// Package function is the caption function: see docs/architecture.md.
+// Package function is the caption function. It receives
+// dev.edgewatch.incident.opened events of the knife and gun classes, asks a
+// vision-language model behind an OpenAI-compatible chat-completions
+// endpoint to describe the suspect in the incident's snapshot, and answers
+// with a dev.edgewatch.caption.created event, which the broker hands to
+// alert. It calls the model at most once per incident in a process, however
+// often the incident is delivered. docs/caption.md describes it.
 package function
 
 import (
 	"context"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync/atomic"
+	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
+	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/edgewatch/edgewatch/functions/caption/dedup"
+	"github.com/edgewatch/edgewatch/functions/caption/vlm"
 )
 
-// Function is the caption function instance.
-type Function struct{}
+// Function is the caption function instance. Set its exported fields, if at
+// all, before Start.
+type Function struct {
+	// Logger receives the function's logs.
+	Logger *slog.Logger
+	// Registry receives the function's metrics, served on METRICS_ADDRESS.
+	Registry *prometheus.Registry
+	// HTTPClient carries the VLM requests; nil means a client of its own.
+	// Each call is bounded by VLM_TIMEOUT through its context.
+	HTTPClient *http.Client
+	// Now tells the time of captions.
+	Now func() time.Time
 
-// New returns a new caption function instance.
-func New() *Function { return &Function{} }
+	svc         atomic.Pointer[service]
+	metrics     *http.Server
+	metricsAddr string
+}
 
-// Handle receives one CloudEvent.
+// New returns a caption function instance that logs JSON to stderr and keeps
+// its metrics, with Go and process metrics, on a registry of its own.
+func New() *Function {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return &Function{
+		Logger:   slog.New(slog.NewJSONHandler(os.Stderr, nil)),
+		Registry: reg,
+		Now:      time.Now,
+	}
+}
+
+// Start reads the configuration, starts the metrics server and makes the
+// function ready. A malformed value is an error (func-go then stops the
+// process); a missing VLM_URL is not: the function then logs that it is not
+// configured and answers every incident 503, so that incidents end on the
+// dead-letter sink rather than being acknowledged without a caption.
+func (f *Function) Start(ctx context.Context, cfg map[string]string) error {
+	c, err := parseConfig(cfg)
+	if err != nil {
+		f.Logger.Error("caption: bad configuration", "err", err)
+		return err
+	}
+	m, err := newMetrics(f.Registry)
+	if err != nil {
+		return err
+	}
+	if c.MetricsAddress != "" {
+		if f.metrics, f.metricsAddr, err = serveMetrics(c.MetricsAddress, f.Registry, f.Logger); err != nil {
+			f.Logger.Error("caption: cannot serve metrics", "address", c.MetricsAddress, "err", err)
+			return err
+		}
+	}
+	svc := &service{
+		cfg: c, log: f.Logger, metrics: m, now: f.Now,
+		group: dedup.New[*event.Event](c.CacheSize, c.CacheTTL, f.Now),
+	}
+	if c.configured() {
+		if svc.client, err = vlm.NewClient(c.URL, c.APIKey, f.httpClient()); err != nil {
+			return err
+		}
+		f.Logger.Info("caption: ready", "config", c)
+	} else {
+		f.Logger.Warn("caption: not configured, "+KeyVLMURL+" is not set; every incident will be answered 503 "+
+			"and end on the dead-letter sink", "config", c)
+	}
+	f.svc.Store(svc)
+	return nil
+}
+
+// httpClient returns the injected client or one with bounded connection set-up.
+func (f *Function) httpClient() *http.Client {
+	if f.HTTPClient != nil {
+		return f.HTTPClient
+	}
+	return &http.Client{Transport: &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		TLSHandshakeTimeout:   5 * time.Second,
+		MaxIdleConns:          32,
+		MaxIdleConnsPerHost:   16,
+		IdleConnTimeout:       90 * time.Second,
+		ExpectContinueTimeout: time.Second,
+		ForceAttemptHTTP2:     true,
+	}}
+}
+
+// Ready reports whether Start has finished.
+func (f *Function) Ready(ctx context.Context) (bool, error) {
+	return f.svc.Load() != nil, nil
+}
+
+// MetricsAddr returns the address the metrics server listens on, or "" when
+// it does not run (METRICS_ADDRESS=off, or before Start).
+func (f *Function) MetricsAddr() string {
+	if f.metrics == nil {
+		return ""
+	}
+	return f.metricsAddr
+}
+
+// Stop stops the metrics server.
+func (f *Function) Stop(ctx context.Context) error {
+	if f.metrics == nil {
+		return nil
+	}
+	return f.metrics.Shutdown(ctx)
+}
+
+// Handle captions one incident.opened event. It answers the caption event,
+// or an error carrying the HTTP status the broker sees: 400 for input that
+// cannot be captioned, 5xx when trying again may help.
 func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, error) {
-	return nil, nil
+	svc := f.svc.Load()
+	if svc == nil {
+		return nil, cehttp.NewResult(http.StatusServiceUnavailable, "caption is starting")
+	}
+	return svc.handle(ctx, e)
 }

@@ -1,0 +1,108 @@
+// Package incident reads the data of a dev.edgewatch.incident.opened event
+// (schema internal/contract/schemas/incident.schema.json) and checks what the
+// caption function relies on: the ids, the camera id, the class and a
+// snapshot that really is a JPEG.
+package incident
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"image/jpeg"
+	"regexp"
+	"time"
+)
+
+// MaxImageBase64 is the longest base64 snapshot the contract allows.
+const MaxImageBase64 = 8 << 20
+
+// Incident is the part of an incident's data the caption function uses.
+type Incident struct {
+	IncidentID  string    `json:"incident_id"`
+	Camera      string    `json:"camera"`
+	Class       string    `json:"class"`
+	Status      string    `json:"status"`
+	OpenedAt    time.Time `json:"opened_at"`
+	Image       string    `json:"image"`
+	DetectionID string    `json:"detection_id"`
+}
+
+// Snapshot is a decoded, checked JPEG snapshot.
+type Snapshot struct {
+	JPEG          []byte
+	Width, Height int
+}
+
+// InputError says why an incident cannot be captioned. Sending it again will
+// not help.
+type InputError struct {
+	Reason string
+}
+
+// Error returns the reason.
+func (e *InputError) Error() string { return e.Reason }
+
+func invalid(format string, args ...any) error {
+	return &InputError{Reason: fmt.Sprintf(format, args...)}
+}
+
+// IsInputError reports whether err is (or wraps) an *InputError.
+func IsInputError(err error) bool {
+	var ie *InputError
+	return errors.As(err, &ie)
+}
+
+var cameraID = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
+
+var classes = map[string]bool{"accident": true, "fire": true, "gun": true, "knife": true}
+
+// Decode reads an incident from JSON and checks its ids, camera and class.
+// Every error it returns is an *InputError.
+func Decode(data []byte) (Incident, error) {
+	var in Incident
+	if len(bytes.TrimSpace(data)) == 0 {
+		return in, invalid("incident data is empty")
+	}
+	if err := json.Unmarshal(data, &in); err != nil {
+		return in, invalid("incident data is not valid JSON for an incident: %v", err)
+	}
+	switch {
+	case in.IncidentID == "" || len(in.IncidentID) > 256:
+		return in, invalid("incident_id must be 1 to 256 characters, got %d", len(in.IncidentID))
+	case !cameraID.MatchString(in.Camera):
+		return in, invalid("camera %q is not a valid camera id", in.Camera)
+	case !classes[in.Class]:
+		return in, invalid("class %q is not an incident class", in.Class)
+	case len(in.DetectionID) > 256:
+		return in, invalid("detection_id is longer than 256 characters")
+	}
+	return in, nil
+}
+
+// Snapshot decodes the incident's base64 image and checks that it is a JPEG
+// whose header decodes. Every error it returns is an *InputError.
+func (in Incident) Snapshot() (Snapshot, error) {
+	switch {
+	case in.Image == "":
+		return Snapshot{}, invalid("incident %s has no image", in.IncidentID)
+	case len(in.Image) > MaxImageBase64:
+		return Snapshot{}, invalid("image is %d base64 characters, more than the %d allowed", len(in.Image), MaxImageBase64)
+	}
+	raw, err := base64.StdEncoding.DecodeString(in.Image)
+	if err != nil {
+		return Snapshot{}, invalid("image is not standard base64: %v", err)
+	}
+	if !bytes.HasPrefix(raw, []byte{0xFF, 0xD8, 0xFF}) {
+		return Snapshot{}, invalid("image is not a JPEG (no FF D8 FF start of image)")
+	}
+	cfg, err := jpeg.DecodeConfig(bytes.NewReader(raw))
+	if err != nil {
+		return Snapshot{}, invalid("image is not a readable JPEG: %v", err)
+	}
+	if cfg.Width < 1 || cfg.Height < 1 {
+		return Snapshot{}, invalid("image has no pixels (%dx%d)", cfg.Width, cfg.Height)
+	}
+	return Snapshot{JPEG: raw, Width: cfg.Width, Height: cfg.Height}, nil
+}

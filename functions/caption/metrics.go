@@ -1,0 +1,89 @@
+package function
+
+import (
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// metrics are the caption function's Prometheus metrics.
+type metrics struct {
+	events      *prometheus.CounterVec
+	vlmRequests *prometheus.CounterVec
+	vlmDuration prometheus.Histogram
+	cacheHits   *prometheus.CounterVec
+	tokens      *prometheus.CounterVec
+}
+
+// Outcomes of an incident event (label outcome of edgewatch_caption_events_total).
+const (
+	outcomeCaptioned     = "captioned"
+	outcomeDuplicate     = "duplicate"
+	outcomeBadInput      = "bad_input"
+	outcomeNotConfigured = "not_configured"
+	outcomeFailed        = "failed"
+)
+
+// newMetrics creates the metrics and registers them on reg.
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	m := &metrics{
+		events: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "edgewatch_caption_events_total",
+			Help: "Incident events handled, by outcome: captioned, duplicate (answered from a call in flight or the cache), bad_input, not_configured, failed.",
+		}, []string{"outcome"}),
+		vlmRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "edgewatch_caption_vlm_requests_total",
+			Help: "Chat-completions calls to the VLM endpoint, by outcome: ok, timeout, unreachable, rate_limited, server_error, bad_response, misconfigured, rejected.",
+		}, []string{"outcome"}),
+		vlmDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "edgewatch_caption_vlm_request_duration_seconds",
+			Help:    "Time from sending a chat-completions request to having its whole answer, failures included.",
+			Buckets: []float64{0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 12, 16, 20, 25},
+		}),
+		cacheHits: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "edgewatch_caption_cache_hits_total",
+			Help: "Incident events answered without a VLM call of their own, by source: cache (an earlier result) or in_flight (a call already running for the incident).",
+		}, []string{"source"}),
+		tokens: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "edgewatch_caption_vlm_tokens_total",
+			Help: "Tokens the VLM endpoint reported using, by kind: prompt or completion.",
+		}, []string{"kind"}),
+	}
+	for _, c := range []prometheus.Collector{m.events, m.vlmRequests, m.vlmDuration, m.cacheHits, m.tokens} {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+// observeCall records one VLM call.
+func (m *metrics) observeCall(outcome string, took time.Duration) {
+	m.vlmRequests.WithLabelValues(outcome).Inc()
+	m.vlmDuration.Observe(took.Seconds())
+}
+
+// serveMetrics serves g's metrics at /metrics on addr and returns the server
+// and the address it listens on. It listens before it returns, so a taken
+// port is reported to the caller.
+func serveMetrics(addr string, g prometheus.Gatherer, log *slog.Logger) (*http.Server, string, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, "", err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(g, promhttp.HandlerOpts{}))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("caption: metrics server stopped", "err", err)
+		}
+	}()
+	log.Info("caption: serving metrics", "address", ln.Addr().String())
+	return srv, ln.Addr().String(), nil
+}
