@@ -15,6 +15,29 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 )
 
+// MaxAttributeBytes limits the total size of an event's attributes and
+// extensions, which travel as AMQP headers: they must fit one AMQP frame
+// (RabbitMQ's frame_max is 128 KiB by default) or RabbitMQ closes the
+// connection.
+const MaxAttributeBytes = 64 << 10
+
+// headersSize approximates the encoded size of an AMQP header table.
+func headersSize(t amqp.Table) int {
+	n := 0
+	for k, v := range t {
+		n += len(k) + 6
+		switch x := v.(type) {
+		case string:
+			n += len(x)
+		case []byte:
+			n += len(x)
+		default:
+			n += 8
+		}
+	}
+	return n
+}
+
 // DefaultMaxBodyBytes is the ingress's default request body limit (10 MiB).
 const DefaultMaxBodyBytes = 10 << 20
 
@@ -62,6 +85,10 @@ func (in *ingress) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	msg := toPublishing(ev, r.Header.Get(headerTraceParent), r.Header.Get(headerTraceState))
+	if n := headersSize(msg.Headers); n > MaxAttributeBytes {
+		in.reject(w, http.StatusBadRequest, "invalid_event", fmt.Sprintf("attributes and extensions take %d bytes, more than the %d a RabbitMQ message header can carry", n, MaxAttributeBytes))
+		return
+	}
 	if err := in.publish(r.Context(), in.exchange, msg); err != nil {
 		if errors.Is(err, ErrUnavailable) {
 			w.Header().Set("Retry-After", "1")
