@@ -164,7 +164,7 @@ func New(cfg Config) (*Broker, error) {
 	}
 	b.conn = amqpx.New(cfg.AMQPURL, amqpx.Options{
 		Logger:      cfg.Logger,
-		Name:        fmt.Sprintf("edgewatch-broker %s/%s", cfg.Namespace, cfg.Name),
+		Name:        fmt.Sprintf("edgewatch-broker %s/%s %s", cfg.Namespace, cfg.Name, cfg.UID),
 		OnReconnect: m.reconnects.Inc,
 	})
 	b.pub = &publisher{conn: b.conn, timeout: cfg.PublishTimeout, log: cfg.Logger, m: m, declare: b.topo.declareBroker}

@@ -105,9 +105,13 @@ func (in *ingress) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (in *ingress) reject(w http.ResponseWriter, status int, reason, msg string) {
 	in.m.ingressRejected.WithLabelValues(reason).Inc()
-	if status >= 500 {
+	switch {
+	case status == http.StatusServiceUnavailable:
+		// RabbitMQ is away; the connection's loss is logged once, not per request.
+		in.log.Debug("broker ingress refused an event", "status", status, "reason", msg)
+	case status >= 500:
 		in.log.Warn("broker ingress refused an event", "status", status, "reason", msg)
-	} else {
+	default:
 		in.log.Debug("broker ingress refused a request", "status", status, "reason", msg)
 	}
 	http.Error(w, msg, status)
