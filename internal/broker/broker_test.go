@@ -350,3 +350,31 @@ func TestParallelismDeliversConcurrently(t *testing.T) {
 	// motion-detect has parallelism 16: all 16 are held by the subscriber at once.
 	eventually(t, 10*time.Second, "16 concurrent deliveries", func() bool { return len(inFlight) == 16 })
 }
+
+func TestTimeoutCountsAsNetworkErrorAndIsRetried(t *testing.T) {
+	retry, timeout, delay := 1, 100*time.Millisecond, time.Millisecond
+	tr := triggers.Trigger{
+		Name: "timed", Namespace: "edgewatch", Broker: "default", Parallelism: 1,
+		Filter:     map[string]string{"type": typeFire},
+		Subscriber: triggers.Destination{Ref: &triggers.Ref{APIVersion: triggers.ServiceAPIVersion, Kind: triggers.ServiceKind, Name: "alert"}},
+		Delivery:   &triggers.Delivery{Retry: &retry, Timeout: &timeout, BackoffDelay: &delay},
+	}
+	b := startBroker(t, []triggers.Trigger{tr})
+	alert := b.sinks["alert"]
+	alert.setRespond(func(r received, n int) (int, http.Header, []byte) {
+		if n == 1 {
+			time.Sleep(400 * time.Millisecond) // past the Trigger's timeout
+		}
+		return http.StatusOK, nil, nil
+	})
+	mustAccept(t, b.ingressURL, newEvent("slow-1", typeFire, nil, []byte(`{}`), "application/json"))
+	eventually(t, 10*time.Second, "the delivered outcome", func() bool {
+		return testutil.ToFloat64(b.m.outcomes.WithLabelValues("timed", stageSubscriber, outcomeDelivered)) == 1
+	})
+	if v := testutil.ToFloat64(b.m.attempts.WithLabelValues("timed", stageSubscriber, "-1")); v != 1 {
+		t.Errorf("timed-out attempts = %v, want 1", v)
+	}
+	if n := len(alert.requests("")); n != 2 {
+		t.Errorf("requests = %d, want 2", n)
+	}
+}

@@ -58,15 +58,21 @@ type dispatcher struct {
 // Deliveries run under work, which outlives ctx for a grace period so that
 // in-flight attempts can finish.
 func (d *dispatcher) run(ctx, work context.Context) {
+	wait := 200 * time.Millisecond
 	for ctx.Err() == nil {
+		began := time.Now()
 		err := d.session(ctx, work)
 		if ctx.Err() != nil {
 			return
 		}
-		d.log.Warn("dispatcher lost its channel; resubscribing", "trigger", d.trigger, "stage", d.stage, "error", err)
-		if !sleepCtx(ctx, 200*time.Millisecond) {
+		if time.Since(began) > time.Minute {
+			wait = 200 * time.Millisecond // it ran well for a while: start over
+		}
+		d.log.Warn("dispatcher lost its channel; resubscribing", "trigger", d.trigger, "stage", d.stage, "error", err, "retry_in", wait)
+		if !sleepCtx(ctx, wait) {
 			return
 		}
+		wait = min(2*wait, 5*time.Second)
 	}
 }
 
