@@ -10,8 +10,10 @@
 //
 //   - b.<ns>.<broker>.<uid>: durable headers exchange the ingress publishes to;
 //   - b.<ns>.<broker>.dlx.<uid> and b.<ns>.<broker>.dlq.<uid>: the broker's
-//     dead-letter exchange and queue, for Triggers without a dead-letter sink
-//     (dead letters wait there instead of being dropped);
+//     dead-letter exchange and queue, for Triggers without a dead-letter
+//     sink; a dispatcher drains the queue into Config.Delivery's
+//     dead-letter sink when the Broker has one, otherwise dead letters wait
+//     in the queue;
 //   - <ns>.<trigger>.<uid>: one durable queue (quorum by default) per Trigger,
 //     bound with the Trigger's filter attributes, x-knative-trigger: <name>
 //     and x-match: all;
@@ -28,6 +30,10 @@
 //
 // Where this package deliberately differs from upstream, it is safer:
 //
+//   - the broker dead-letter exchange and queue always exist, and every
+//     Trigger without its own dead-letter sink dead-letters there (upstream
+//     drops the event when the Trigger has a delivery spec without a sink,
+//     or when the Broker has no sink);
 //   - the original message is acked only after RabbitMQ confirmed its dead
 //     letter (upstream acks first, so a failed dead-letter publish loses it);
 //   - an event that the dead-letter sink does not take is requeued after
@@ -102,6 +108,12 @@ type Config struct {
 	Triggers []triggers.Trigger
 	// Resolver maps Trigger destinations to URLs.
 	Resolver triggers.Resolver
+	// Delivery is the Broker's spec.delivery, nil when it has none. Triggers
+	// without a delivery spec retry by it, and its deadLetterSink receives
+	// the broker dead-letter queue (the dead letters of Triggers without a
+	// dead-letter sink), as eventing-rabbitmq's broker and trigger
+	// reconcilers arrange.
+	Delivery *triggers.Delivery
 	// QueueType is QueueTypeQuorum (default, as upstream) or QueueTypeClassic.
 	QueueType string
 	// MaxBodyBytes limits an ingress request body (default DefaultMaxBodyBytes).
@@ -176,7 +188,45 @@ func New(cfg Config) (*Broker, error) {
 		}
 		b.dispatchers = append(b.dispatchers, ds...)
 	}
+	if cfg.Delivery != nil && cfg.Delivery.DeadLetterSink != nil {
+		d, err := b.brokerDeadLetterDispatcher()
+		if err != nil {
+			return nil, err
+		}
+		b.dispatchers = append(b.dispatchers, d)
+	}
 	return b, nil
+}
+
+// brokerDeadLetterDispatcher drains the broker's dead-letter queue into the
+// Broker's dead-letter sink.
+func (b *Broker) brokerDeadLetterDispatcher() (*dispatcher, error) {
+	u, err := b.cfg.Resolver.Resolve(*b.cfg.Delivery.DeadLetterSink, b.cfg.Namespace)
+	if err != nil {
+		return nil, fmt.Errorf("broker: Delivery.DeadLetterSink: %w", err)
+	}
+	d := b.baseDispatcher("broker/"+b.cfg.Name, triggers.Trigger{Delivery: b.cfg.Delivery}.RetryPolicy(), 1)
+	d.stage = stageDeadLetterSink
+	d.queue = b.topo.names.dlq()
+	d.target = u.String()
+	d.declare = b.topo.declareBroker
+	return d, nil
+}
+
+func (b *Broker) baseDispatcher(label string, policy triggers.RetryPolicy, workers int) *dispatcher {
+	return &dispatcher{
+		trigger:       label,
+		ingressURL:    b.cfg.IngressURL,
+		policy:        policy,
+		workers:       workers,
+		requeueDelay:  b.cfg.RequeueDelay,
+		maxReplyBytes: b.cfg.MaxBodyBytes,
+		conn:          b.conn,
+		pub:           b.pub,
+		client:        b.cfg.HTTPClient,
+		log:           b.log,
+		m:             b.m,
+	}
 }
 
 func (c *Config) defaults() error {
@@ -192,7 +242,7 @@ func (c *Config) defaults() error {
 	if u, err := url.Parse(c.IngressURL); err != nil || !u.IsAbs() {
 		return fmt.Errorf("broker: IngressURL %q is not an absolute URL", c.IngressURL)
 	}
-	if c.Resolver == nil && len(c.Triggers) > 0 {
+	if c.Resolver == nil && (len(c.Triggers) > 0 || c.Delivery != nil) {
 		return errors.New("broker: config needs a Resolver")
 	}
 	switch c.QueueType {
@@ -257,38 +307,31 @@ func (b *Broker) dispatchersFor(t triggers.Trigger) ([]*dispatcher, error) {
 	if err != nil {
 		return nil, fmt.Errorf("broker: trigger %s (%s) spec.subscriber: %w", t.Name, t.File, err)
 	}
-	base := dispatcher{
-		trigger:       t.Name,
-		ingressURL:    b.cfg.IngressURL,
-		policy:        t.RetryPolicy(),
-		workers:       t.Parallelism,
-		requeueDelay:  b.cfg.RequeueDelay,
-		maxReplyBytes: b.cfg.MaxBodyBytes,
-		conn:          b.conn,
-		pub:           b.pub,
-		client:        b.cfg.HTTPClient,
-		log:           b.log,
-		m:             b.m,
+	// A Trigger without a delivery spec retries by the Broker's
+	// (eventing-rabbitmq pkg/reconciler/trigger/trigger.go).
+	policy := t.RetryPolicy()
+	if t.Delivery == nil && b.cfg.Delivery != nil {
+		policy = triggers.Trigger{Delivery: b.cfg.Delivery}.RetryPolicy()
 	}
 	n := b.topo.names
-	main := base
+	main := b.baseDispatcher(t.Name, policy, t.Parallelism)
 	main.stage = stageSubscriber
 	main.queue = n.triggerQueue(t)
 	main.target = sub.String()
 	main.deadLetterExchange = n.deadLetterExchange(t)
 	main.declare = func(ch *amqp.Channel) error { return b.topo.declareTrigger(ch, t) }
-	out := []*dispatcher{&main}
+	out := []*dispatcher{main}
 	if dls := t.DeadLetterSink(); dls != nil {
 		u, err := b.cfg.Resolver.Resolve(*dls, t.Namespace)
 		if err != nil {
 			return nil, fmt.Errorf("broker: trigger %s (%s) spec.delivery.deadLetterSink: %w", t.Name, t.File, err)
 		}
-		dlq := base
+		dlq := b.baseDispatcher(t.Name, policy, t.Parallelism)
 		dlq.stage = stageDeadLetterSink
 		dlq.queue = n.triggerDLQ(t)
 		dlq.target = u.String()
 		dlq.declare = func(ch *amqp.Channel) error { return b.topo.declareTriggerDLQ(ch, t) }
-		out = append(out, &dlq)
+		out = append(out, dlq)
 	}
 	return out, nil
 }

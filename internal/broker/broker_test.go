@@ -378,3 +378,36 @@ func TestTimeoutCountsAsNetworkErrorAndIsRetried(t *testing.T) {
 		t.Errorf("requests = %d, want 2", n)
 	}
 }
+
+func TestBrokerDeliveryAppliesToTriggersWithoutOne(t *testing.T) {
+	retry, delay := 2, time.Millisecond
+	ksvc := func(name string) *triggers.Ref {
+		return &triggers.Ref{APIVersion: triggers.ServiceAPIVersion, Kind: triggers.ServiceKind, Name: name}
+	}
+	tr := triggers.Trigger{
+		Name: "inherits", Namespace: "edgewatch", Broker: "default", Parallelism: 1,
+		Filter:     map[string]string{"type": typeFire},
+		Subscriber: triggers.Destination{Ref: ksvc("alert")},
+	}
+	dls := &triggers.Destination{Ref: ksvc("alert"), URI: "/broker-dls"}
+	b := startBroker(t, []triggers.Trigger{tr}, func(c *Config) {
+		c.Delivery = &triggers.Delivery{Retry: &retry, BackoffDelay: &delay, DeadLetterSink: dls}
+	})
+	alert := b.sinks["alert"]
+	alert.setRespond(func(r received, n int) (int, http.Header, []byte) {
+		if r.Path == "/broker-dls" {
+			return http.StatusOK, nil, nil
+		}
+		return http.StatusInternalServerError, nil, nil
+	})
+	mustAccept(t, b.ingressURL, newEvent("inh-1", typeFire, nil, []byte(`{}`), "application/json"))
+	eventually(t, 10*time.Second, "the broker's dead-letter sink", func() bool { return len(alert.requests("/broker-dls")) == 1 })
+	if n := len(alert.requests("/")); n != retry+1 {
+		t.Errorf("attempts = %d, want the broker's retry %d + 1", n, retry)
+	}
+	ev := alert.requests("/broker-dls")[0].Event
+	if ev == nil || ev.ID() != "inh-1" || ev.Extensions()[ExtErrorCode] != "500" {
+		t.Errorf("dead letter = %+v", ev)
+	}
+	eventually(t, 5*time.Second, "an empty broker dead-letter queue", func() bool { return queueDepth(t, b.DeadLetterQueueName()) == 0 })
+}
