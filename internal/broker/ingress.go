@@ -1,0 +1,154 @@
+package broker
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+
+	"github.com/cloudevents/sdk-go/v2/binding"
+	"github.com/cloudevents/sdk-go/v2/event"
+	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
+	amqp "github.com/rabbitmq/amqp091-go"
+)
+
+// MaxAttributeBytes limits the total size of an event's attributes and
+// extensions, which travel as AMQP headers: they must fit one AMQP frame
+// (RabbitMQ's frame_max is 128 KiB by default) or RabbitMQ closes the
+// connection.
+const MaxAttributeBytes = 64 << 10
+
+// headersSize approximates the encoded size of an AMQP header table.
+func headersSize(t amqp.Table) int {
+	n := 0
+	for k, v := range t {
+		n += len(k) + 6
+		switch x := v.(type) {
+		case string:
+			n += len(x)
+		case []byte:
+			n += len(x)
+		default:
+			n += 8
+		}
+	}
+	return n
+}
+
+// DefaultMaxBodyBytes is the ingress's default request body limit (10 MiB).
+const DefaultMaxBodyBytes = 10 << 20
+
+// ingress is the broker's HTTP front door. It mirrors eventing-rabbitmq
+// cmd/ingress/main.go (ServeHTTP and send): POST only (405), path "/" only
+// (404), a binary or structured CloudEvent (400 otherwise), published with
+// confirms, 202 once RabbitMQ has confirmed, 500 on a nack or error. Beyond
+// upstream it limits the body size (413), answers 503 while RabbitMQ is
+// unreachable (upstream answers 500), and says why in the response body.
+type ingress struct {
+	exchange string
+	maxBody  int64
+	publish  func(ctx context.Context, exchange string, msg amqp.Publishing) error
+	log      *slog.Logger
+	m        *metrics
+}
+
+// ServeHTTP implements http.Handler.
+func (in *ingress) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		in.reject(w, http.StatusMethodNotAllowed, "method", "only POST is allowed")
+		return
+	}
+	uri := r.RequestURI
+	if uri == "" {
+		uri = r.URL.RequestURI()
+	}
+	if uri != "/" {
+		in.reject(w, http.StatusNotFound, "path", "events are accepted on / only")
+		return
+	}
+	body, status, err := readBody(w, r, in.maxBody)
+	if err != nil {
+		reason := "invalid_event"
+		if status == http.StatusRequestEntityTooLarge {
+			reason = "too_large"
+		}
+		in.reject(w, status, reason, err.Error())
+		return
+	}
+	ev, err := DecodeEvent(r.Context(), r.Header, body)
+	if err != nil {
+		in.reject(w, http.StatusBadRequest, "invalid_event", err.Error())
+		return
+	}
+	msg := toPublishing(ev, r.Header.Get(headerTraceParent), r.Header.Get(headerTraceState))
+	if n := headersSize(msg.Headers); n > MaxAttributeBytes {
+		in.reject(w, http.StatusBadRequest, "invalid_event", fmt.Sprintf("attributes and extensions take %d bytes, more than the %d a RabbitMQ message header can carry", n, MaxAttributeBytes))
+		return
+	}
+	if err := in.publish(r.Context(), in.exchange, msg); err != nil {
+		if errors.Is(err, ErrUnavailable) {
+			w.Header().Set("Retry-After", "1")
+			in.reject(w, http.StatusServiceUnavailable, "unavailable", err.Error())
+			return
+		}
+		in.log.Error("broker ingress publish failed", "id", ev.ID(), "type", ev.Type(), "error", err)
+		in.reject(w, http.StatusInternalServerError, "publish_failed", err.Error())
+		return
+	}
+	in.m.ingressAccepted.Inc()
+	w.WriteHeader(http.StatusAccepted)
+}
+
+func (in *ingress) reject(w http.ResponseWriter, status int, reason, msg string) {
+	in.m.ingressRejected.WithLabelValues(reason).Inc()
+	switch {
+	case status == http.StatusServiceUnavailable:
+		// RabbitMQ is away; the connection's loss is logged once, not per request.
+		in.log.Debug("broker ingress refused an event", "status", status, "reason", msg)
+	case status >= 500:
+		in.log.Warn("broker ingress refused an event", "status", status, "reason", msg)
+	default:
+		in.log.Debug("broker ingress refused a request", "status", status, "reason", msg)
+	}
+	http.Error(w, msg, status)
+}
+
+// readBody reads the request body up to max bytes. It returns 413 for a
+// larger body and 400 for a body that cannot be read.
+func readBody(w http.ResponseWriter, r *http.Request, max int64) ([]byte, int, error) {
+	if r.ContentLength > max {
+		return nil, http.StatusRequestEntityTooLarge, fmt.Errorf("body of %d bytes exceeds the limit of %d bytes", r.ContentLength, max)
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return nil, http.StatusRequestEntityTooLarge, fmt.Errorf("body exceeds the limit of %d bytes", max)
+		}
+		return nil, http.StatusBadRequest, fmt.Errorf("reading body: %v", err)
+	}
+	return body, 0, nil
+}
+
+// DecodeEvent reads a CloudEvent from an HTTP request's headers and body in
+// binary or structured content mode (sdk-go's HTTP binding) and validates
+// it. The error says why the request is not a valid CloudEvent.
+func DecodeEvent(ctx context.Context, header http.Header, body []byte) (*event.Event, error) {
+	msg := cehttp.NewMessage(header, io.NopCloser(bytes.NewReader(body)))
+	defer func() { _ = msg.Finish(nil) }()
+	if msg.ReadEncoding() == binding.EncodingUnknown {
+		return nil, errors.New("not a CloudEvent: binary mode needs a ce-specversion header, structured mode a Content-Type of application/cloudevents+json")
+	}
+	ev, err := binding.ToEvent(ctx, msg)
+	if err != nil {
+		return nil, fmt.Errorf("not a valid CloudEvent: %v", err)
+	}
+	if err := ev.Validate(); err != nil {
+		return nil, fmt.Errorf("not a valid CloudEvent: %v", err)
+	}
+	return ev, nil
+}
