@@ -4,6 +4,9 @@ package function
 // are a copy of the constants in the repository's internal/contract package,
 // whose tests keep the two in step.
 const (
+	// TypeMotionDetected is a region of motion cut from a camera frame; alert
+	// sees it only as a dead letter.
+	TypeMotionDetected = "dev.edgewatch.motion.detected"
 	// TypeDetectionAccident is a detection of the accident class.
 	TypeDetectionAccident = "dev.edgewatch.detection.accident"
 	// TypeDetectionFire is a detection of the fire class.

@@ -366,10 +366,21 @@ func (f *Function) recordDeadLetter(ctx context.Context, e event.Event, dest str
 	if err != nil {
 		return f.unavailable("record dead letter", err)
 	}
-	f.metrics.deadLetters.WithLabelValues(clip(e.Type())).Inc()
+	f.metrics.deadLetters.WithLabelValues(knownType(e.Type())).Inc()
 	f.logger.Warn("alert: dead letter", "id", clip(e.ID()), "type", clip(e.Type()), "dest", clip(dest),
 		"code", dl.ErrorCode, "new", fresh)
 	return nil
+}
+
+// knownType returns t if it is an edgewatch event type, else "other", so a
+// metric label cannot grow without bound.
+func knownType(t string) string {
+	switch t {
+	case TypeMotionDetected, TypeDetectionAccident, TypeDetectionFire, TypeDetectionGun,
+		TypeDetectionKnife, TypeIncidentOpened, TypeCaptionCreated:
+		return t
+	}
+	return "other"
 }
 
 // extension returns an extension attribute as a string.

@@ -15,20 +15,6 @@ func (s *Store) Outbox() notify.Outbox { return outbox{s} }
 
 type outbox struct{ s *Store }
 
-// qualified prefixes every incident column with the alias i.
-func qualified() string {
-	cols := strings.Split(incidentColumns, ",")
-	for i, c := range cols {
-		c = strings.TrimSpace(c)
-		if name, ok := strings.CutPrefix(c, "coalesce("); ok {
-			cols[i] = "coalesce(i." + name
-		} else {
-			cols[i] = "i." + c
-		}
-	}
-	return strings.Join(cols, ", ")
-}
-
 // Claim implements notify.Outbox.
 func (o outbox) Claim(ctx context.Context, channel string, limit int, lease time.Duration) ([]notify.Job, error) {
 	rows, err := o.s.db.QueryContext(ctx, `UPDATE notifications n SET attempts = n.attempts + 1,
@@ -38,7 +24,7 @@ func (o outbox) Claim(ctx context.Context, channel string, limit int, lease time
 			AND next_attempt_at <= now() AND (lease_until IS NULL OR lease_until < now())
 			ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED)
 		AND i.id = n.incident_id
-		RETURNING n.id, n.channel, n.kind, n.attempts, `+qualified()+`, i.snapshot`,
+		RETURNING n.id, n.channel, n.kind, n.attempts, `+incidentColumns("i.")+`, i.snapshot`,
 		channel, limit, lease.Seconds())
 	if err != nil {
 		return nil, fmt.Errorf("claim %s notifications: %w", channel, err)

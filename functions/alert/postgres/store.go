@@ -9,6 +9,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/lib/pq"
@@ -142,6 +143,13 @@ func (s *Store) storeDetection(ctx context.Context, d incident.Detection) (Outco
 	if err := insertDetection(ctx, tx, inc.ID, d); err != nil {
 		return Outcome{}, err
 	}
+	if opened && inc.Snapshot == nil {
+		// The best detection came earlier: the opened event still carries
+		// its image.
+		if err := tx.QueryRowContext(ctx, `SELECT snapshot FROM incidents WHERE id = $1`, inc.ID).Scan(&inc.Snapshot); err != nil {
+			return Outcome{}, fmt.Errorf("load snapshot of %s: %w", inc.ID, err)
+		}
+	}
 	if opened {
 		n, err := s.enqueue(ctx, tx, inc, "opened")
 		if err != nil {
@@ -163,10 +171,19 @@ func (s *Store) storeDetection(ctx context.Context, d incident.Detection) (Outco
 	return out, nil
 }
 
-// incidentColumns are the columns scanIncident reads, snapshot last.
-const incidentColumns = `id, camera, class, status, first_seen_at, last_seen_at, opened_at, closed_at,
-	max_confidence, hits, scores, lat, lon, best_detection_id, coalesce(opened_by, ''),
-	coalesce(caption, ''), coalesce(caption_model, '')`
+// incidentColumns are the columns scanIncident reads, for the table
+// aliased as prefix ("" for none).
+func incidentColumns(prefix string) string {
+	cols := []string{"id", "camera", "class", "status", "first_seen_at", "last_seen_at", "opened_at", "closed_at",
+		"max_confidence", "hits", "scores", "lat", "lon", "best_detection_id"}
+	for i, c := range cols {
+		cols[i] = prefix + c
+	}
+	for _, c := range []string{"opened_by", "caption", "caption_model"} {
+		cols = append(cols, "coalesce("+prefix+c+", '')")
+	}
+	return strings.Join(cols, ", ")
+}
 
 type rowScanner interface{ Scan(dest ...any) error }
 
@@ -218,7 +235,7 @@ func loadIncident(ctx context.Context, q querier, id string, withSnapshot bool) 
 		snap = "snapshot"
 	}
 	var snapshot []byte
-	inc, err := scanIncident(q.QueryRowContext(ctx, `SELECT `+incidentColumns+`, `+snap+` FROM incidents WHERE id = $1`, id), &snapshot)
+	inc, err := scanIncident(q.QueryRowContext(ctx, `SELECT `+incidentColumns("")+`, `+snap+` FROM incidents WHERE id = $1`, id), &snapshot)
 	if err != nil {
 		return incident.Incident{}, fmt.Errorf("load incident %s: %w", id, err)
 	}
@@ -236,7 +253,7 @@ func (s *Store) Incident(ctx context.Context, id string) (incident.Incident, err
 }
 
 func activeIncident(ctx context.Context, tx *sql.Tx, camera, class string) (incident.Incident, bool, error) {
-	inc, err := scanIncident(tx.QueryRowContext(ctx, `SELECT `+incidentColumns+` FROM incidents
+	inc, err := scanIncident(tx.QueryRowContext(ctx, `SELECT `+incidentColumns("")+` FROM incidents
 		WHERE camera = $1 AND class = $2 AND status IN ('candidate', 'open') FOR UPDATE`, camera, class))
 	if errors.Is(err, sql.ErrNoRows) {
 		return incident.Incident{}, false, nil
