@@ -15,12 +15,12 @@ import (
 func validDetectionJSON() map[string]any {
 	return map[string]any{
 		"camera": "cam-1", "class": "knife", "label": "knife", "confidence": 0.9,
-		"box":   map[string]any{"x": 10, "y": 20, "w": 30, "h": 40},
-		"frame": map[string]any{"width": 1920, "height": 1080},
-		"image": base64.StdEncoding.EncodeToString([]byte{0xFF, 0xD8, 0xFF, 0xE0, 1, 2, 3}),
+		"box":       map[string]any{"x": 10, "y": 20, "w": 30, "h": 40},
+		"frame":     map[string]any{"width": 1920, "height": 1080},
+		"image":     base64.StdEncoding.EncodeToString([]byte{0xFF, 0xD8, 0xFF, 0xE0, 1, 2, 3}),
 		"motion_id": "m-1", "location": map[string]any{"lat": 37.5, "lon": 127.0},
 		"detected_at": "2026-11-29T10:00:00Z",
-		"objects": []any{map[string]any{"label": "knife", "confidence": 0.9, "box": map[string]any{"x": 10, "y": 20, "w": 30, "h": 40}}},
+		"objects":     []any{map[string]any{"label": "knife", "confidence": 0.9, "box": map[string]any{"x": 10, "y": 20, "w": 30, "h": 40}}},
 	}
 }
 
