@@ -18,7 +18,7 @@ import (
 	"github.com/edgewatch/edgewatch/functions/dashboard/postgres"
 )
 
-var jpeg = []byte{0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10, 'J', 'F', 'I', 'F', 0, 0xFF, 0xD9}
+var tinyJPEG = []byte{0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10, 'J', 'F', 'I', 'F', 0, 0xFF, 0xD9}
 
 type env struct {
 	f   *Function
@@ -107,7 +107,7 @@ func list(t *testing.T, e *env, query string) []postgres.Incident {
 func TestAPIFilters(t *testing.T) {
 	e := startDashboard(t, nil, true)
 	now := time.Now().UTC().Truncate(time.Second)
-	fire := dbtest.Insert(t, e.db, dbtest.Incident{Camera: "north", Class: "fire", Status: "open", Lat: 48.8, Lon: 2.3, Confidence: 0.9, OpenedAt: now.Add(-time.Hour), Snapshot: jpeg})
+	fire := dbtest.Insert(t, e.db, dbtest.Incident{Camera: "north", Class: "fire", Status: "open", Lat: 48.8, Lon: 2.3, Confidence: 0.9, OpenedAt: now.Add(-time.Hour), Snapshot: tinyJPEG})
 	dbtest.Insert(t, e.db, dbtest.Incident{Camera: "south", Class: "gun", Status: "closed", Lat: 48.9, Lon: 2.4, Confidence: 0.8, OpenedAt: now.Add(-2 * time.Hour)})
 	dbtest.Insert(t, e.db, dbtest.Incident{Camera: "south", Class: "knife", Status: "open", Lat: 48.9, Lon: 2.4, Confidence: 0.7, OpenedAt: now})
 	if _, err := e.db.Exec(`INSERT INTO incidents (camera, class, status, first_seen_at, last_seen_at, max_confidence, hits, scores, best_detection_id)
@@ -138,13 +138,13 @@ func TestAPIFilters(t *testing.T) {
 		}
 	}
 	resp, body := get(t, http.DefaultClient, e.srv.URL+"/api/incidents/"+fire+"/snapshot.jpg")
-	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "image/jpeg" || body != string(jpeg) {
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "image/tinyJPEG" || body != string(tinyJPEG) {
 		t.Fatalf("snapshot: %d %q", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
 	for path, code := range map[string]int{
-		"/api/incidents/" + all[0].ID + "/snapshot.jpg":                 http.StatusNotFound, // no snapshot
+		"/api/incidents/" + all[0].ID + "/snapshot.jpg":                    http.StatusNotFound, // no snapshot
 		"/api/incidents/00000000-0000-4000-8000-000000000000/snapshot.jpg": http.StatusNotFound,
-		"/api/incidents/not-an-id/snapshot.jpg":                             http.StatusBadRequest,
+		"/api/incidents/not-an-id/snapshot.jpg":                            http.StatusBadRequest,
 	} {
 		if resp, _ := get(t, http.DefaultClient, e.srv.URL+path); resp.StatusCode != code {
 			t.Errorf("%s: %d, want %d", path, resp.StatusCode, code)

@@ -4,8 +4,8 @@
   "use strict";
   const cfg = document.body.dataset;
   const map = L.map("map").setView([parseFloat(cfg.lat) || 0, parseFloat(cfg.lon) || 0], parseInt(cfg.zoom, 10) || 2);
-  if (cfg.tileUrl) {
-    L.tileLayer(cfg.tileUrl, { maxZoom: 19, attribution: cfg.tileAttribution || "" }).addTo(map);
+  if (cfg.tiles) {
+    L.tileLayer(cfg.tiles, { maxZoom: 19, attribution: cfg.tileAttribution || "" }).addTo(map);
   }
   const classes = ["fire", "gun", "knife", "accident"];
   const icons = {};
@@ -125,6 +125,20 @@
     e.marker.openPopup();
   }
 
+  let fitted = false;
+
+  // fitAll shows every shown incident the first time the list arrives.
+  function fitAll() {
+    const pts = [];
+    for (const e of incidents.values()) {
+      if (e.marker && shown(e.inc)) pts.push(e.marker.getLatLng());
+    }
+    if (pts.length > 0) {
+      map.fitBounds(L.latLngBounds(pts), { padding: [60, 60], maxZoom: 15 });
+      fitted = true;
+    }
+  }
+
   async function load() {
     try {
       const resp = await fetch("/api/incidents?limit=1000", { credentials: "same-origin" });
@@ -133,6 +147,7 @@
       const body = await resp.json();
       for (const inc of body.incidents) upsert(inc, false);
       if (wanted && incidents.has(wanted)) focus(wanted);
+      else if (!fitted) fitAll();
     } catch (err) {
       statusEl.textContent = "cannot load incidents";
       statusEl.className = "status";
