@@ -138,7 +138,7 @@ func TestAPIFilters(t *testing.T) {
 		}
 	}
 	resp, body := get(t, http.DefaultClient, e.srv.URL+"/api/incidents/"+fire+"/snapshot.jpg")
-	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "image/tinyJPEG" || body != string(tinyJPEG) {
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "image/jpeg" || body != string(tinyJPEG) {
 		t.Fatalf("snapshot: %d %q", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
 	for path, code := range map[string]int{
