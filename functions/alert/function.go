@@ -78,7 +78,7 @@ func (f *Function) Start(ctx context.Context, cfg map[string]string) error {
 	if err != nil {
 		return fmt.Errorf("alert: metrics: %w", err)
 	}
-	db, err := sql.Open("postgres", c.DatabaseURL)
+	db, err := sql.Open("postgres", postgres.Tuned(c.DatabaseURL))
 	if err != nil {
 		return errors.New("alert: DATABASE_URL is not a PostgreSQL connection string")
 	}

@@ -417,3 +417,16 @@ func TestIncidentChangesAreAnnounced(t *testing.T) {
 	default:
 	}
 }
+
+func TestTuned(t *testing.T) {
+	for in, want := range map[string]string{
+		"postgres://u@h/db?sslmode=disable":        "postgres://u@h/db?binary_parameters=yes&sslmode=disable",
+		"postgres://u@h/db?binary_parameters=no":   "postgres://u@h/db?binary_parameters=no",
+		"host=h dbname=db":                         "host=h dbname=db binary_parameters=yes",
+		"host=h dbname=db binary_parameters=no   ": "host=h dbname=db binary_parameters=no   ",
+	} {
+		if got := Tuned(in); got != want {
+			t.Errorf("Tuned(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
