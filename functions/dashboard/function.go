@@ -13,10 +13,12 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"os/signal"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	_ "github.com/lib/pq" // the "postgres" database/sql driver
@@ -38,9 +40,11 @@ type Function struct {
 	logger *slog.Logger
 
 	handler atomic.Pointer[http.Handler]
+	hub     atomic.Pointer[live.Hub]
 	ready   atomic.Bool
 	db      *sql.DB
 	cancel  context.CancelFunc
+	signals chan os.Signal
 	wg      sync.WaitGroup
 }
 
@@ -118,6 +122,19 @@ func (f *Function) Start(ctx context.Context, cfg map[string]string) error {
 	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	f.cancel = cancel
 	f.wg.Go(func() { f.run(bg, c, dsn) })
+	// The runtime shuts its server down on SIGTERM before it calls Stop,
+	// and that waits for every open request: end the event streams first.
+	f.signals = make(chan os.Signal, 1)
+	signal.Notify(f.signals, syscall.SIGTERM, os.Interrupt)
+	f.wg.Go(func() {
+		select {
+		case <-f.signals:
+			if h := f.hub.Load(); h != nil {
+				h.Close()
+			}
+		case <-bg.Done():
+		}
+	})
 	return nil
 }
 
@@ -162,6 +179,7 @@ func (f *Function) run(ctx context.Context, c Config, dsn string) {
 		return
 	}
 	var h http.Handler = srv
+	f.hub.Store(hub)
 	f.handler.Store(&h)
 	f.ready.Store(true)
 	f.logger.Info("dashboard: ready", "channel", channel, "auth", c.Auth.Enabled())
@@ -178,6 +196,9 @@ func (f *Function) run(ctx context.Context, c Config, dsn string) {
 
 // Stop ends the live feed and closes the database pool.
 func (f *Function) Stop(ctx context.Context) error {
+	if f.signals != nil {
+		signal.Stop(f.signals)
+	}
 	if f.cancel != nil {
 		f.cancel()
 	}

@@ -36,8 +36,9 @@ type Hub struct {
 	logger  *slog.Logger
 	buffer  int
 
-	mu   sync.Mutex
-	subs map[chan Event]struct{}
+	mu     sync.Mutex
+	subs   map[chan Event]struct{}
+	closed bool
 }
 
 // NewHub returns a hub that listens on channel through its own connection
@@ -51,9 +52,25 @@ func NewHub(dsn, channel string, load Loader, logger *slog.Logger) *Hub {
 func (h *Hub) Subscribe() (<-chan Event, func()) {
 	ch := make(chan Event, h.buffer)
 	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		close(ch)
+		return ch, func() {}
+	}
 	h.subs[ch] = struct{}{}
-	h.mu.Unlock()
 	return ch, func() { h.drop(ch) }
+}
+
+// Close ends every stream and every later one at once, so that a server
+// shutting down does not wait for clients that never hang up.
+func (h *Hub) Close() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.closed = true
+	for ch := range h.subs {
+		delete(h.subs, ch)
+		close(ch)
+	}
 }
 
 func (h *Hub) drop(ch chan Event) {
@@ -107,12 +124,7 @@ func (h *Hub) Run(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
-			h.mu.Lock()
-			for ch := range h.subs {
-				delete(h.subs, ch)
-				close(ch)
-			}
-			h.mu.Unlock()
+			h.Close()
 			return nil
 		case <-ping.C:
 			go l.Ping() //nolint:errcheck // a failed ping makes the listener reconnect

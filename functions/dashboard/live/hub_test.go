@@ -35,3 +35,16 @@ func TestEndingTwiceIsSafe(t *testing.T) {
 		t.Fatal("subscriber not removed")
 	}
 }
+
+func TestCloseEndsStreamsNowAndLater(t *testing.T) {
+	h := NewHub("", "c", nil, slog.New(slog.DiscardHandler))
+	before, _ := h.Subscribe()
+	h.Close()
+	after, _ := h.Subscribe()
+	if _, ok := <-before; ok {
+		t.Fatal("an open stream survived Close")
+	}
+	if _, ok := <-after; ok {
+		t.Fatal("a stream opened after Close")
+	}
+}
