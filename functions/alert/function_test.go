@@ -532,3 +532,31 @@ func grep(s, sub string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// TestUnreachableDatabaseAtStart points the function at a port nobody
+// listens on: it starts, stays unready, answers 503, and stops cleanly.
+func TestUnreachableDatabaseAtStart(t *testing.T) {
+	proxy := pgtest.NewProxy(t)
+	proxy.Cut()
+	dsn, _ := pgtest.Schema(t)
+	f := newFunction(slog.New(slog.DiscardHandler), prometheus.NewRegistry(), http.DefaultClient)
+	if err := f.Start(context.Background(), map[string]string{"DATABASE_URL": pgtest.WithHost(dsn, proxy.Addr()), "METRICS_ADDRESS": "off"}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond)
+	if ok, _ := f.Ready(context.Background()); ok {
+		t.Fatal("ready without a database")
+	}
+	if _, err := f.Handle(context.Background(), detectionEvent(t, "a.fire", "cam-1", "fire", 0.5, time.Now())); status(err) != http.StatusServiceUnavailable {
+		t.Fatalf("status %d, want 503", status(err))
+	}
+	// The database comes up: the migration retry succeeds.
+	proxy.Restore()
+	waitFor(t, 15*time.Second, "readiness after the database came up", func() bool { ok, _ := f.Ready(context.Background()); return ok })
+	if _, err := f.Handle(context.Background(), detectionEvent(t, "a.fire", "cam-1", "fire", 0.5, time.Now())); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
