@@ -31,7 +31,9 @@ import (
 // Default map settings: OpenStreetMap's public tiles (fine for a look,
 // not for heavy use: set TILE_URL to your own tile server).
 const (
-	DefaultTileURL         = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+	// DefaultTileURL is the tile URL template used without TILE_URL.
+	DefaultTileURL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+	// DefaultTileAttribution is the attribution used without TILE_ATTRIBUTION.
 	DefaultTileAttribution = "&copy; OpenStreetMap contributors"
 )
 
