@@ -134,7 +134,7 @@
       if (e.marker && shown(e.inc)) pts.push(e.marker.getLatLng());
     }
     if (pts.length > 0) {
-      map.fitBounds(L.latLngBounds(pts), { padding: [60, 60], maxZoom: 15 });
+      map.fitBounds(L.latLngBounds(pts), { padding: [60, 60], maxZoom: 15, animate: false });
       fitted = true;
     }
   }
