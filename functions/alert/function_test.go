@@ -560,3 +560,43 @@ func TestUnreachableDatabaseAtStart(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestTwoReplicasOneIncident runs two function instances on one schema (as
+// two replicas would be) and feeds them one burst concurrently.
+func TestTwoReplicasOneIncident(t *testing.T) {
+	dsn, _ := pgtest.Schema(t)
+	a := startOn(t, dsn, dsn, nil)
+	b := startOn(t, dsn, dsn, nil)
+	now := time.Now()
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var replies []string
+	for i := range 20 {
+		f := []*Function{a.f, b.f}[i%2]
+		wg.Go(func() {
+			r, err := f.Handle(context.Background(), detectionEvent(t, fmt.Sprintf("m%d.gun", i), "cam-1", "gun", 0.5, now.Add(time.Duration(i)*100*time.Millisecond)))
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if r != nil {
+				mu.Lock()
+				replies = append(replies, r.ID())
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if len(replies) != 1 {
+		t.Fatalf("opened replies %v, want exactly one", replies)
+	}
+	if n := a.count(t, `SELECT count(*) FROM incidents`); n != 1 {
+		t.Fatalf("%d incidents, want 1", n)
+	}
+	if n := a.count(t, `SELECT hits FROM incidents`); n != 20 {
+		t.Fatalf("hits %d, want 20", n)
+	}
+	if n := a.count(t, `SELECT count(*) FROM schema_migrations`); n != 1 {
+		t.Fatalf("%d migration rows after two replicas started", n)
+	}
+}
