@@ -1,19 +1,405 @@
-// Package function is the alert function: see docs/architecture.md.
+// Package function is the alert function. It receives detection and caption
+// CloudEvents (and every dead letter of the broker), stores them in
+// PostgreSQL, folds detections into incidents, answers each newly opened
+// incident with a dev.edgewatch.incident.opened reply event, and sends
+// notifications from a transactional outbox. docs/alert.md describes it.
 package function
 
 import (
 	"context"
+	"database/sql"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
+	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
+	"github.com/cloudevents/sdk-go/v2/types"
+	_ "github.com/lib/pq" // the "postgres" database/sql driver
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/edgewatch/edgewatch/functions/alert/incident"
+	"github.com/edgewatch/edgewatch/functions/alert/notify"
+	"github.com/edgewatch/edgewatch/functions/alert/postgres"
 )
 
 // Function is the alert function instance.
-type Function struct{}
+type Function struct {
+	logger   *slog.Logger
+	registry *prometheus.Registry
+	client   *http.Client
 
-// New returns a new alert function instance.
-func New() *Function { return &Function{} }
+	metrics    *metrics
+	cfg        Config
+	db         *sql.DB
+	store      *postgres.Store
+	dispatcher *notify.Dispatcher
+	ready      atomic.Bool
+	cancel     context.CancelFunc
+	wg         sync.WaitGroup
+	metricsSrv *http.Server
+	metricsLn  net.Listener
+}
 
-// Handle receives one CloudEvent.
+// New returns a new alert function instance that logs JSON to stderr and
+// keeps its metrics in a registry of its own.
+func New() *Function {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return newFunction(slog.New(slog.NewJSONHandler(os.Stderr, nil)), reg, &http.Client{})
+}
+
+func newFunction(logger *slog.Logger, reg *prometheus.Registry, client *http.Client) *Function {
+	return &Function{logger: logger, registry: reg, client: client}
+}
+
+// Start reads the configuration, opens the database pool and the metrics
+// port, and starts migrating in the background; Ready turns true once the
+// schema is up to date, and only then are events handled. The background
+// closer and the notification dispatcher start with it.
+func (f *Function) Start(ctx context.Context, cfg map[string]string) error {
+	c, err := ParseConfig(cfg, f.client)
+	if err != nil {
+		return fmt.Errorf("alert: configuration: %w", err)
+	}
+	m, err := newMetrics(f.registry)
+	if err != nil {
+		return fmt.Errorf("alert: metrics: %w", err)
+	}
+	db, err := sql.Open("postgres", postgres.Tuned(c.DatabaseURL))
+	if err != nil {
+		return errors.New("alert: DATABASE_URL is not a PostgreSQL connection string")
+	}
+	db.SetMaxOpenConns(c.MaxConns)
+	db.SetMaxIdleConns(c.MaxConns)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	store, err := postgres.New(db, postgres.Options{
+		Policy: c.Policy, Channels: c.channelsFor, Cooldown: c.Cooldown, NotifyOnClose: c.NotifyOnClose,
+	})
+	if err != nil {
+		db.Close()
+		return fmt.Errorf("alert: %w", err)
+	}
+	dc := c.Dispatch
+	dc.Outbox, dc.Logger, dc.Notifiers = store.Outbox(), f.logger, map[string]notify.Notifier{}
+	dc.Sent, dc.Failed, dc.Retried = m.sent, m.failed, m.retried
+	for _, ch := range c.Channels {
+		dc.Notifiers[ch.Name] = ch.Notifier
+	}
+	if c.MetricsAddress != "off" {
+		ln, err := net.Listen("tcp", c.MetricsAddress)
+		if err != nil {
+			db.Close()
+			return fmt.Errorf("alert: metrics address: %w", err)
+		}
+		f.metricsLn = ln
+		f.metricsSrv = &http.Server{Handler: promhttp.HandlerFor(f.registry, promhttp.HandlerOpts{}), ReadHeaderTimeout: 5 * time.Second}
+		go f.metricsSrv.Serve(ln) //nolint:errcheck // ends with Shutdown
+	}
+	f.cfg, f.metrics, f.db, f.store, f.dispatcher = c, m, db, store, notify.NewDispatcher(dc)
+	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	f.cancel = cancel
+	f.wg.Go(func() { f.run(bg) })
+	channels := make([]string, 0, len(c.Channels))
+	for _, ch := range c.Channels {
+		channels = append(channels, ch.Name)
+	}
+	f.logger.Info("alert: started", "gap", c.Policy.Gap, "quiet", c.Policy.Quiet, "min_hits", c.Policy.MinHits,
+		"open_score", c.Policy.OpenScore, "channels", channels, "metrics", c.MetricsAddress)
+	return nil
+}
+
+// run migrates (retrying while the database is away), then closes quiet
+// incidents and sends notifications until ctx ends.
+func (f *Function) run(ctx context.Context) {
+	for wait := 200 * time.Millisecond; ; wait = min(2*wait, 5*time.Second) {
+		applied, err := postgres.Migrate(ctx, f.db)
+		if err == nil {
+			if len(applied) > 0 {
+				f.logger.Info("alert: schema migrated", "versions", applied)
+			}
+			break
+		}
+		f.logger.Warn("alert: migrating failed; retrying", "err", err, "in", wait)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+	}
+	f.ready.Store(true)
+	f.wg.Go(func() { f.dispatcher.Run(ctx) })
+	f.dispatcher.Kick()
+	tick := time.NewTicker(f.cfg.CloseInterval)
+	defer tick.Stop()
+	for {
+		f.closeQuiet(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+func (f *Function) closeQuiet(ctx context.Context) {
+	closed, queued, err := f.store.CloseQuiet(ctx, time.Now())
+	for _, inc := range closed {
+		f.metrics.closed.WithLabelValues(inc.Class).Inc()
+		f.logger.Info("alert: incident closed", "incident", inc.ID, "camera", inc.Camera, "class", inc.Class, "hits", inc.Hits)
+	}
+	if queued {
+		f.dispatcher.Kick()
+	}
+	if err != nil && ctx.Err() == nil {
+		f.metrics.storeErrors.WithLabelValues("close").Inc()
+		f.logger.Warn("alert: closing quiet incidents failed", "err", err)
+	}
+}
+
+// Stop ends the background work and closes the database pool.
+func (f *Function) Stop(ctx context.Context) error {
+	if f.cancel != nil {
+		f.cancel()
+	}
+	f.wg.Wait()
+	var errs []error
+	if f.metricsSrv != nil {
+		errs = append(errs, f.metricsSrv.Shutdown(ctx))
+	}
+	if f.db != nil {
+		errs = append(errs, f.db.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// Ready reports whether the schema is migrated and events can be handled.
+func (f *Function) Ready(ctx context.Context) (bool, error) { return f.ready.Load(), nil }
+
+// metricsAddr returns the address the metrics are served on.
+func (f *Function) metricsAddr() string {
+	if f.metricsLn == nil {
+		return ""
+	}
+	return f.metricsLn.Addr().String()
+}
+
+// Handle receives one CloudEvent: a detection, a caption, or a dead letter of
+// any type. It answers 400 for input that can never be processed, 503 while
+// the database cannot be reached (the broker retries), and replies with
+// dev.edgewatch.incident.opened when a detection opens an incident.
 func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, error) {
-	return nil, nil
+	if !f.ready.Load() {
+		return nil, cehttp.NewResult(http.StatusServiceUnavailable, "alert is not ready: the database schema is not migrated yet")
+	}
+	if dest, ok := extension(e, ExtErrorDest); ok {
+		if err := f.recordDeadLetter(ctx, e, dest); err != nil {
+			return nil, err
+		}
+		if !strings.HasPrefix(e.Type(), DetectionTypePrefix) && e.Type() != TypeCaptionCreated {
+			return nil, nil
+		}
+	}
+	switch {
+	case strings.HasPrefix(e.Type(), DetectionTypePrefix):
+		return f.handleDetection(ctx, e)
+	case e.Type() == TypeCaptionCreated:
+		return nil, f.handleCaption(ctx, e)
+	default:
+		return nil, f.reject("type", "event type %q is not a detection or caption", clip(e.Type()))
+	}
+}
+
+func (f *Function) reject(reason, format string, args ...any) error {
+	f.metrics.rejected.WithLabelValues(reason).Inc()
+	msg := fmt.Sprintf(format, args...)
+	f.logger.Warn("alert: rejected event", "reason", msg)
+	return cehttp.NewResult(http.StatusBadRequest, "%s", msg)
+}
+
+func (f *Function) unavailable(op string, err error) error {
+	f.metrics.storeErrors.WithLabelValues(op).Inc()
+	f.logger.Error("alert: database failure; the broker will retry", "op", op, "err", err)
+	return cehttp.NewResult(http.StatusServiceUnavailable, "%s failed: database unavailable", op)
+}
+
+func (f *Function) checkJSON(e event.Event) error {
+	if ct := e.DataMediaType(); ct != ContentTypeJSON {
+		return f.reject("content_type", "content type %q is not %s", clip(ct), ContentTypeJSON)
+	}
+	return nil
+}
+
+func (f *Function) handleDetection(ctx context.Context, e event.Event) (*event.Event, error) {
+	class := strings.TrimPrefix(e.Type(), DetectionTypePrefix)
+	if !incident.ValidClass(class) {
+		return nil, f.reject("type", "event type %q names no incident class", clip(e.Type()))
+	}
+	if err := f.checkJSON(e); err != nil {
+		return nil, err
+	}
+	d, err := incident.DecodeDetection(e.ID(), class, e.Data())
+	if err != nil {
+		return nil, f.reject("data", "%v", err)
+	}
+	if cam, ok := extension(e, ExtCamera); ok && cam != d.Camera {
+		return nil, f.reject("data", "camera extension %q differs from the data's camera %q", clip(cam), d.Camera)
+	}
+	start := time.Now()
+	out, err := f.store.StoreDetection(ctx, d)
+	if err != nil {
+		return nil, f.unavailable("store detection", err)
+	}
+	f.metrics.storeTime.Observe(time.Since(start).Seconds())
+	for _, inc := range out.Ended {
+		if inc.Status == incident.StatusClosed {
+			f.metrics.closed.WithLabelValues(inc.Class).Inc()
+		}
+	}
+	if out.Duplicate {
+		f.metrics.duplicates.WithLabelValues(class).Inc()
+	} else {
+		f.metrics.stored.WithLabelValues(class).Inc()
+		if out.Opened {
+			f.metrics.opened.WithLabelValues(class).Inc()
+			f.logger.Info("alert: incident opened", "incident", out.Incident.ID, "camera", d.Camera, "class", class,
+				"hits", out.Incident.Hits, "confidence", out.Incident.MaxConfidence)
+		}
+	}
+	if out.Notify {
+		f.dispatcher.Kick()
+	}
+	if !out.Opened {
+		return nil, nil
+	}
+	reply, err := openedEvent(out.Incident)
+	if err != nil {
+		return nil, f.unavailable("reply", err)
+	}
+	return reply, nil
+}
+
+// openedEvent builds the dev.edgewatch.incident.opened event of inc. Its id
+// is deterministic, so a repeated reply (after a redelivery) is recognised
+// downstream as the same event.
+func openedEvent(inc incident.Incident) (*event.Event, error) {
+	data := incidentData{
+		IncidentID: inc.ID, Camera: inc.Camera, Class: inc.Class, Status: string(inc.Status),
+		LastSeenAt: inc.LastSeenAt, ClosedAt: inc.ClosedAt, Confidence: inc.MaxConfidence, Hits: inc.Hits,
+		DetectionID: inc.BestDetectionID,
+	}
+	if inc.OpenedAt != nil {
+		data.OpenedAt = *inc.OpenedAt
+	}
+	if inc.Location != nil {
+		data.Location = &location{Lat: inc.Location.Lat, Lon: inc.Location.Lon}
+	}
+	if len(inc.Snapshot) > 0 {
+		data.Image = base64.StdEncoding.EncodeToString(inc.Snapshot)
+	}
+	e := event.New()
+	e.SetID("incident-" + inc.ID + ".opened")
+	e.SetType(TypeIncidentOpened)
+	e.SetSource(CameraSource(inc.Camera))
+	e.SetSubject(inc.ID)
+	e.SetTime(data.OpenedAt)
+	e.SetExtension(ExtCamera, inc.Camera)
+	e.SetExtension(ExtClass, inc.Class)
+	e.SetExtension(ExtIncident, inc.ID)
+	if err := e.SetData(ContentTypeJSON, data); err != nil {
+		return nil, err
+	}
+	return &e, nil
+}
+
+func (f *Function) handleCaption(ctx context.Context, e event.Event) error {
+	if err := f.checkJSON(e); err != nil {
+		return err
+	}
+	c, err := incident.DecodeCaption(e.ID(), e.Data())
+	if err != nil {
+		return f.reject("data", "%v", err)
+	}
+	if id, ok := extension(e, ExtIncident); ok && id != c.IncidentID {
+		return f.reject("data", "incident extension %q differs from the data's incident_id %q", clip(id), clip(c.IncidentID))
+	}
+	err = f.store.AttachCaption(ctx, c)
+	switch {
+	case errors.Is(err, postgres.ErrUnknownIncident):
+		return f.reject("unknown_incident", "%v", err)
+	case err != nil:
+		return f.unavailable("attach caption", err)
+	}
+	f.metrics.captions.Inc()
+	return nil
+}
+
+func (f *Function) recordDeadLetter(ctx context.Context, e event.Event, dest string) error {
+	raw, err := json.Marshal(e)
+	if err != nil {
+		// An event the SDK parsed can always be written back; keep at
+		// least its data.
+		raw = e.Data()
+	}
+	dl := postgres.DeadLetter{EventID: e.ID(), Type: e.Type(), Source: e.Source(), ErrorDest: dest, Event: raw}
+	if code, ok := extension(e, ExtErrorCode); ok {
+		if n, err := strconv.Atoi(code); err == nil {
+			dl.ErrorCode = &n
+		}
+	}
+	if data, ok := extension(e, ExtErrorData); ok {
+		dl.ErrorData = data
+	}
+	fresh, err := f.store.RecordDeadLetter(ctx, dl)
+	if err != nil {
+		return f.unavailable("record dead letter", err)
+	}
+	f.metrics.deadLetters.WithLabelValues(knownType(e.Type())).Inc()
+	f.logger.Warn("alert: dead letter", "id", clip(e.ID()), "type", clip(e.Type()), "dest", clip(dest),
+		"code", dl.ErrorCode, "new", fresh)
+	return nil
+}
+
+// knownType returns t if it is an edgewatch event type, else "other", so a
+// metric label cannot grow without bound.
+func knownType(t string) string {
+	switch t {
+	case TypeMotionDetected, TypeDetectionAccident, TypeDetectionFire, TypeDetectionGun,
+		TypeDetectionKnife, TypeIncidentOpened, TypeCaptionCreated:
+		return t
+	}
+	return "other"
+}
+
+// extension returns an extension attribute as a string.
+func extension(e event.Event, name string) (string, bool) {
+	v, ok := e.Extensions()[name]
+	if !ok {
+		return "", false
+	}
+	s, err := types.ToString(v)
+	if err != nil {
+		return fmt.Sprint(v), true
+	}
+	return s, true
+}
+
+// clip shortens a value for a log line or an error message.
+func clip(s string) string {
+	if len(s) > 128 {
+		return s[:128] + "…"
+	}
+	return s
 }

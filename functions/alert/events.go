@@ -1,0 +1,43 @@
+package function
+
+// Event types, extension names and content types this function uses. They
+// are a copy of the constants in the repository's internal/contract package,
+// whose tests keep the two in step.
+const (
+	// TypeMotionDetected is a region of motion cut from a camera frame; alert
+	// sees it only as a dead letter.
+	TypeMotionDetected = "dev.edgewatch.motion.detected"
+	// TypeDetectionAccident is a detection of the accident class.
+	TypeDetectionAccident = "dev.edgewatch.detection.accident"
+	// TypeDetectionFire is a detection of the fire class.
+	TypeDetectionFire = "dev.edgewatch.detection.fire"
+	// TypeDetectionGun is a detection of the gun class.
+	TypeDetectionGun = "dev.edgewatch.detection.gun"
+	// TypeDetectionKnife is a detection of the knife class.
+	TypeDetectionKnife = "dev.edgewatch.detection.knife"
+	// TypeIncidentOpened announces a new incident, once per incident.
+	TypeIncidentOpened = "dev.edgewatch.incident.opened"
+	// TypeCaptionCreated carries a description of the suspect of an incident.
+	TypeCaptionCreated = "dev.edgewatch.caption.created"
+	// DetectionTypePrefix is the common prefix of the four detection types.
+	DetectionTypePrefix = "dev.edgewatch.detection."
+
+	// ExtCamera is the camera id extension.
+	ExtCamera = "camera"
+	// ExtClass is the incident class extension.
+	ExtClass = "class"
+	// ExtIncident is the incident id extension.
+	ExtIncident = "incident"
+	// ExtErrorDest names the subscriber that failed on a dead-lettered event.
+	ExtErrorDest = "knativeerrordest"
+	// ExtErrorCode is the last status of a dead-lettered event's delivery.
+	ExtErrorCode = "knativeerrorcode"
+	// ExtErrorData is the failed reply of a dead-lettered event.
+	ExtErrorData = "knativeerrordata"
+
+	// ContentTypeJSON is the content type of every JSON event.
+	ContentTypeJSON = "application/json"
+)
+
+// CameraSource returns the CloudEvent source of a camera-originated event.
+func CameraSource(camera string) string { return "/cameras/" + camera }

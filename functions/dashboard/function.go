@@ -1,0 +1,225 @@
+// Package function is the dashboard function: the live incident map. It
+// serves a Leaflet map page, a JSON API of incidents and their snapshots,
+// and server-sent events fed by PostgreSQL LISTEN/NOTIFY, reading the alert
+// function's database read-only. docs/alert.md describes it.
+package function
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	_ "github.com/lib/pq" // the "postgres" database/sql driver
+
+	"github.com/edgewatch/edgewatch/functions/dashboard/live"
+	"github.com/edgewatch/edgewatch/functions/dashboard/postgres"
+	"github.com/edgewatch/edgewatch/functions/dashboard/web"
+)
+
+// Default map settings: OpenStreetMap's public tiles (fine for a look,
+// not for heavy use: set TILE_URL to your own tile server).
+const (
+	// DefaultTileURL is the tile URL template used without TILE_URL.
+	DefaultTileURL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+	// DefaultTileAttribution is the attribution used without TILE_ATTRIBUTION.
+	DefaultTileAttribution = "&copy; OpenStreetMap contributors"
+)
+
+// Function is the dashboard function instance.
+type Function struct {
+	logger *slog.Logger
+
+	handler atomic.Pointer[http.Handler]
+	hub     atomic.Pointer[live.Hub]
+	ready   atomic.Bool
+	db      *sql.DB
+	cancel  context.CancelFunc
+	signals chan os.Signal
+	wg      sync.WaitGroup
+}
+
+// New returns a new dashboard function instance that logs JSON to stderr.
+func New() *Function { return newFunction(slog.New(slog.NewJSONHandler(os.Stderr, nil))) }
+
+func newFunction(logger *slog.Logger) *Function { return &Function{logger: logger} }
+
+// Config is the dashboard's configuration from the cfg map; docs/alert.md
+// lists every key.
+type Config struct {
+	DatabaseURL string
+	Auth        web.Auth
+	Map         web.MapConfig
+}
+
+// ParseConfig reads the configuration.
+func ParseConfig(cfg map[string]string) (Config, error) {
+	get := func(k, def string) string {
+		if v, ok := cfg[k]; ok {
+			return strings.TrimSpace(v)
+		}
+		return def
+	}
+	c := Config{
+		DatabaseURL: get("DATABASE_URL", ""),
+		Auth:        web.Auth{Token: get("DASHBOARD_TOKEN", ""), User: get("DASHBOARD_USER", ""), Password: get("DASHBOARD_PASSWORD", "")},
+		Map: web.MapConfig{Title: get("DASHBOARD_TITLE", "edgewatch incidents"), TileURL: get("TILE_URL", DefaultTileURL),
+			TileAttribution: get("TILE_ATTRIBUTION", DefaultTileAttribution), Zoom: 2},
+	}
+	var errs []error
+	if c.DatabaseURL == "" {
+		errs = append(errs, errors.New("DATABASE_URL is not set"))
+	}
+	if (c.Auth.User == "") != (c.Auth.Password == "") {
+		errs = append(errs, errors.New("DASHBOARD_USER and DASHBOARD_PASSWORD go together"))
+	}
+	if v := get("MAP_CENTER", ""); v != "" {
+		parts := strings.Split(v, ",")
+		var nums []float64
+		for _, p := range parts {
+			n, err := strconv.ParseFloat(strings.TrimSpace(p), 64)
+			if err != nil {
+				break
+			}
+			nums = append(nums, n)
+		}
+		if len(nums) != 3 || nums[0] < -90 || nums[0] > 90 || nums[1] < -180 || nums[1] > 180 || nums[2] < 0 || nums[2] > 19 {
+			errs = append(errs, fmt.Errorf("MAP_CENTER=%q is not lat,lon,zoom", v))
+		} else {
+			c.Map.Lat, c.Map.Lon, c.Map.Zoom = nums[0], nums[1], int(nums[2])
+		}
+	}
+	return c, errors.Join(errs...)
+}
+
+// Start reads the configuration and opens a read-only database pool; a
+// background task waits until alert has migrated the schema, then starts
+// the live feed and turns Ready true.
+func (f *Function) Start(ctx context.Context, cfg map[string]string) error {
+	c, err := ParseConfig(cfg)
+	if err != nil {
+		return fmt.Errorf("dashboard: configuration: %w", err)
+	}
+	dsn := postgres.ReadOnly(c.DatabaseURL)
+	db, err := sql.Open("postgres", dsn)
+	if err != nil {
+		return errors.New("dashboard: DATABASE_URL is not a PostgreSQL connection string")
+	}
+	db.SetMaxOpenConns(8)
+	f.db = db
+	if !c.Auth.Enabled() {
+		f.logger.Warn("dashboard: no DASHBOARD_TOKEN or DASHBOARD_USER set: the map is open to anyone who can reach it")
+	}
+	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	f.cancel = cancel
+	f.wg.Go(func() { f.run(bg, c, dsn) })
+	// The runtime shuts its server down on SIGTERM before it calls Stop,
+	// and that waits for every open request: end the event streams first.
+	f.signals = make(chan os.Signal, 1)
+	signal.Notify(f.signals, syscall.SIGTERM, os.Interrupt)
+	f.wg.Go(func() {
+		select {
+		case <-f.signals:
+			if h := f.hub.Load(); h != nil {
+				h.Close()
+			}
+		case <-bg.Done():
+		}
+	})
+	return nil
+}
+
+func (f *Function) run(ctx context.Context, c Config, dsn string) {
+	reader := postgres.NewReader(f.db)
+	for wait := 200 * time.Millisecond; ; wait = min(2*wait, 5*time.Second) {
+		ok, err := reader.SchemaReady(ctx)
+		if ok {
+			break
+		}
+		f.logger.Info("dashboard: waiting for alert to migrate the schema", "err", err, "retry_in", wait)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+	}
+	channel, err := reader.Channel(ctx)
+	for err != nil {
+		f.logger.Warn("dashboard: reading the schema name failed", "err", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(2 * time.Second):
+		}
+		channel, err = reader.Channel(ctx)
+	}
+	hub := live.NewHub(dsn, channel, func(ctx context.Context, id string) ([]byte, bool, error) {
+		inc, err := reader.Get(ctx, id)
+		if errors.Is(err, postgres.ErrNotFound) {
+			return nil, false, nil
+		}
+		if err != nil {
+			return nil, false, err
+		}
+		b, err := json.Marshal(inc)
+		return b, err == nil, err
+	}, f.logger)
+	srv, err := web.New(reader, hub, c.Auth, c.Map, f.logger)
+	if err != nil {
+		f.logger.Error("dashboard: cannot build the server", "err", err)
+		return
+	}
+	var h http.Handler = srv
+	f.hub.Store(hub)
+	f.handler.Store(&h)
+	f.ready.Store(true)
+	f.logger.Info("dashboard: ready", "channel", channel, "auth", c.Auth.Enabled())
+	for ctx.Err() == nil {
+		if err := hub.Run(ctx); err != nil {
+			f.logger.Warn("dashboard: live feed stopped; restarting", "err", err)
+			select {
+			case <-ctx.Done():
+			case <-time.After(2 * time.Second):
+			}
+		}
+	}
+}
+
+// Stop ends the live feed and closes the database pool.
+func (f *Function) Stop(ctx context.Context) error {
+	if f.signals != nil {
+		signal.Stop(f.signals)
+	}
+	if f.cancel != nil {
+		f.cancel()
+	}
+	f.wg.Wait()
+	if f.db != nil {
+		return f.db.Close()
+	}
+	return nil
+}
+
+// Ready reports whether the schema is there and the map can be served.
+func (f *Function) Ready(ctx context.Context) (bool, error) { return f.ready.Load(), nil }
+
+// Handle serves the map, the API and the event stream.
+func (f *Function) Handle(w http.ResponseWriter, r *http.Request) {
+	h := f.handler.Load()
+	if h == nil {
+		http.Error(w, "the dashboard is waiting for the incident database", http.StatusServiceUnavailable)
+		return
+	}
+	(*h).ServeHTTP(w, r)
+}

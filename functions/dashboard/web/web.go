@@ -1,0 +1,305 @@
+// Package web serves the live incident map: the page and its static files
+// (Leaflet vendored, no CDN), the JSON API and the server-sent event stream.
+package web
+
+import (
+	"context"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/edgewatch/edgewatch/functions/dashboard/live"
+	"github.com/edgewatch/edgewatch/functions/dashboard/postgres"
+)
+
+//go:embed static
+var staticFiles embed.FS
+
+//go:embed templates/*.html
+var templateFiles embed.FS
+
+// Store is what the server reads incidents from.
+type Store interface {
+	List(ctx context.Context, f postgres.Filter) ([]postgres.Incident, error)
+	Snapshot(ctx context.Context, id string) ([]byte, error)
+}
+
+// Streams hands out live incident events.
+type Streams interface {
+	Subscribe() (<-chan live.Event, func())
+}
+
+// MapConfig is what the page needs to draw the map.
+type MapConfig struct {
+	Title string
+	// TileURL is a Leaflet tile URL template ({z}/{x}/{y}); empty draws no
+	// base map.
+	TileURL         string
+	TileAttribution string
+	// Lat, Lon and Zoom are the initial view.
+	Lat, Lon float64
+	Zoom     int
+}
+
+// Server is the dashboard's HTTP handler.
+type Server struct {
+	store     Store
+	streams   Streams
+	auth      Auth
+	cfg       MapConfig
+	logger    *slog.Logger
+	templates *template.Template
+	static    http.Handler
+	heartbeat time.Duration
+	mux       *http.ServeMux
+}
+
+// New returns the server.
+func New(store Store, streams Streams, auth Auth, cfg MapConfig, logger *slog.Logger) (*Server, error) {
+	t, err := template.ParseFS(templateFiles, "templates/*.html")
+	if err != nil {
+		return nil, err
+	}
+	sub, err := fs.Sub(staticFiles, "static")
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{store: store, streams: streams, auth: auth, cfg: cfg, logger: logger, templates: t,
+		static: http.StripPrefix("/static/", http.FileServerFS(sub)), heartbeat: 15 * time.Second, mux: http.NewServeMux()}
+	s.mux.HandleFunc("GET /{$}", s.guard(s.page))
+	s.mux.HandleFunc("POST /login", s.login)
+	s.mux.HandleFunc("POST /logout", s.logout)
+	s.mux.Handle("GET /static/", s.static)
+	s.mux.HandleFunc("GET /api/incidents", s.guard(s.list))
+	s.mux.HandleFunc("GET /api/incidents/{id}/snapshot.jpg", s.guard(s.snapshot))
+	s.mux.HandleFunc("GET /api/events", s.guard(s.events))
+	return s, nil
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "+
+		"img-src 'self' data: http: https:; connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
+	s.mux.ServeHTTP(w, r)
+}
+
+// guard refuses requests without valid credentials: the page answers with a
+// login form, the API and the stream with a plain 401.
+func (s *Server) guard(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if s.auth.Allowed(r) {
+			next(w, r)
+			return
+		}
+		s.auth.challenge(w)
+		if r.URL.Path == "/" {
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			w.WriteHeader(http.StatusUnauthorized)
+			_ = s.templates.ExecuteTemplate(w, "login.html", map[string]any{"Title": s.cfg.Title, "Token": s.auth.Token != "", "Failed": r.URL.Query().Has("failed")})
+			return
+		}
+		http.Error(w, "unauthorized: send the dashboard token as a Bearer token, log in on the page, or use basic auth", http.StatusUnauthorized)
+	}
+}
+
+func secure(r *http.Request) bool {
+	return r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
+}
+
+// login checks the token posted by the login form and sets the session
+// cookie. The token travels in the form body, never in a URL.
+func (s *Server) login(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 4096)
+	if err := r.ParseForm(); err != nil || !s.auth.TokenValid(r.PostForm.Get("token")) {
+		s.logger.Warn("dashboard: failed login", "remote", r.RemoteAddr)
+		http.Redirect(w, r, "/?failed", http.StatusSeeOther)
+		return
+	}
+	http.SetCookie(w, s.auth.SessionCookie(secure(r)))
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
+	c := s.auth.SessionCookie(secure(r))
+	c.Value, c.MaxAge = "", -1
+	http.SetCookie(w, c)
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+func (s *Server) page(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	if err := s.templates.ExecuteTemplate(w, "index.html", map[string]any{
+		"Cfg": s.cfg, "Lat": strconv.FormatFloat(s.cfg.Lat, 'f', -1, 64), "Lon": strconv.FormatFloat(s.cfg.Lon, 'f', -1, 64),
+		"Logout": s.auth.Token != "",
+	}); err != nil {
+		s.logger.Error("dashboard: page", "err", err)
+	}
+}
+
+var (
+	cameraPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
+	uuidPattern   = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+)
+
+// maxLimit caps one API answer.
+const maxLimit = 1000
+
+// ParseFilter reads the API's query parameters: class (repeated or comma
+// separated), camera, since and until (RFC 3339), status (open, closed) and
+// limit (1–1000, default 500).
+func ParseFilter(q map[string][]string) (postgres.Filter, error) {
+	f := postgres.Filter{Limit: 500}
+	for _, v := range q["class"] {
+		for _, c := range strings.Split(v, ",") {
+			switch c = strings.TrimSpace(c); c {
+			case "accident", "fire", "gun", "knife":
+				f.Classes = append(f.Classes, c)
+			case "":
+			default:
+				return f, fmt.Errorf("class %q is not accident, fire, gun or knife", clip(c))
+			}
+		}
+	}
+	get := func(k string) string {
+		if v := q[k]; len(v) > 0 {
+			return strings.TrimSpace(v[0])
+		}
+		return ""
+	}
+	if c := get("camera"); c != "" {
+		if !cameraPattern.MatchString(c) {
+			return f, fmt.Errorf("camera %q is not a camera id", clip(c))
+		}
+		f.Camera = c
+	}
+	for _, p := range []struct {
+		key string
+		dst *time.Time
+	}{{"since", &f.Since}, {"until", &f.Until}} {
+		if v := get(p.key); v != "" {
+			t, err := time.Parse(time.RFC3339Nano, v)
+			if err != nil {
+				return f, fmt.Errorf("%s %q is not an RFC 3339 time", p.key, clip(v))
+			}
+			*p.dst = t
+		}
+	}
+	switch st := get("status"); st {
+	case "", "open", "closed":
+		f.Status = st
+	default:
+		return f, fmt.Errorf("status %q is not open or closed", clip(st))
+	}
+	if v := get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxLimit {
+			return f, fmt.Errorf("limit %q is not from 1 to %d", clip(v), maxLimit)
+		}
+		f.Limit = n
+	}
+	return f, nil
+}
+
+func clip(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "…"
+	}
+	return s
+}
+
+func (s *Server) list(w http.ResponseWriter, r *http.Request) {
+	f, err := ParseFilter(r.URL.Query())
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	incs, err := s.store.List(r.Context(), f)
+	if err != nil {
+		s.logger.Error("dashboard: listing incidents failed", "err", err)
+		http.Error(w, "the incident database is unavailable", http.StatusServiceUnavailable)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	_ = json.NewEncoder(w).Encode(map[string]any{"incidents": incs})
+}
+
+func (s *Server) snapshot(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if !uuidPattern.MatchString(id) {
+		http.Error(w, "not an incident id", http.StatusBadRequest)
+		return
+	}
+	img, err := s.store.Snapshot(r.Context(), id)
+	switch {
+	case errors.Is(err, postgres.ErrNotFound):
+		http.Error(w, "no snapshot for this incident", http.StatusNotFound)
+		return
+	case err != nil:
+		s.logger.Error("dashboard: snapshot", "err", err)
+		http.Error(w, "the incident database is unavailable", http.StatusServiceUnavailable)
+		return
+	}
+	w.Header().Set("Content-Type", "image/jpeg")
+	w.Header().Set("Cache-Control", "private, max-age=60")
+	w.Header().Set("Content-Length", strconv.Itoa(len(img)))
+	_, _ = w.Write(img)
+}
+
+// events streams incident changes as server-sent events until the client
+// goes away. It lifts the server's write deadline for this response only.
+func (s *Server) events(w http.ResponseWriter, r *http.Request) {
+	rc := http.NewResponseController(w)
+	if err := rc.SetWriteDeadline(time.Time{}); err != nil && !errors.Is(err, http.ErrNotSupported) {
+		s.logger.Warn("dashboard: cannot lift the write deadline for the event stream", "err", err)
+	}
+	ch, done := s.streams.Subscribe()
+	defer done()
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	// The retry hint and a first comment open the stream at once.
+	if _, err := fmt.Fprint(w, "retry: 2000\n: connected\n\n"); err != nil {
+		return
+	}
+	if rc.Flush() != nil {
+		return
+	}
+	beat := time.NewTicker(s.heartbeat)
+	defer beat.Stop()
+	for {
+		select {
+		case <-r.Context().Done():
+			return
+		case <-beat.C:
+			if _, err := fmt.Fprint(w, ": ping\n\n"); err != nil || rc.Flush() != nil {
+				return
+			}
+		case e, ok := <-ch:
+			if !ok {
+				// Dropped (too slow) or shutting down: the client
+				// reconnects and reloads.
+				return
+			}
+			if _, err := fmt.Fprintf(w, "event: %s\ndata: %s\n\n", e.Name, e.Data); err != nil || rc.Flush() != nil {
+				return
+			}
+		}
+	}
+}
