@@ -7,6 +7,7 @@ import (
 
 	alert "github.com/edgewatch/edgewatch/functions/alert"
 	caption "github.com/edgewatch/edgewatch/functions/caption"
+	dashboard "github.com/edgewatch/edgewatch/functions/dashboard"
 	detect "github.com/edgewatch/edgewatch/functions/detect"
 	motionsource "github.com/edgewatch/edgewatch/functions/motion-source"
 	ce "knative.dev/func-go/cloudevents"
@@ -20,6 +21,7 @@ func hosts() map[string]func(ctx context.Context) error {
 		"detect":        func(ctx context.Context) error { return ce.New(detect.New()).Start(ctx) },
 		"alert":         func(ctx context.Context) error { return ce.New(alert.New()).Start(ctx) },
 		"caption":       func(ctx context.Context) error { return ce.New(caption.New()).Start(ctx) },
+		"dashboard":     func(ctx context.Context) error { return fnhttp.New(dashboard.New()).Start(ctx) },
 		"motion-source": func(ctx context.Context) error { return fnhttp.New(motionsource.New()).Start(ctx) },
 	}
 }

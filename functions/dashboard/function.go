@@ -74,7 +74,7 @@ func ParseConfig(cfg map[string]string) (Config, error) {
 	c := Config{
 		DatabaseURL: get("DATABASE_URL", ""),
 		Auth:        web.Auth{Token: get("DASHBOARD_TOKEN", ""), User: get("DASHBOARD_USER", ""), Password: get("DASHBOARD_PASSWORD", "")},
-		Map: web.MapConfig{Title: get("DASHBOARD_TITLE", "edgewatch incidents"), TileURL: get("TILE_URL", DefaultTileURL),
+		Map: web.MapConfig{Title: get("DASHBOARD_TITLE", "edgewatch incidents"), Notice: get("MAP_NOTICE", ""), TileURL: get("TILE_URL", DefaultTileURL),
 			TileAttribution: get("TILE_ATTRIBUTION", DefaultTileAttribution), Zoom: 2},
 	}
 	var errs []error

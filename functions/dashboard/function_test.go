@@ -317,3 +317,18 @@ func TestConfig(t *testing.T) {
 		}
 	}
 }
+
+func TestNoticeShownAboveTheMap(t *testing.T) {
+	e := startDashboard(t, map[string]string{"MAP_NOTICE": "DEMO MODEL: <not a trained detector>"}, true)
+	resp, body := get(t, http.DefaultClient, e.srv.URL+"/")
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("page: %d", resp.StatusCode)
+	}
+	if !strings.Contains(body, `id="notice"`) || !strings.Contains(body, "DEMO MODEL: &lt;not a trained detector&gt;") {
+		t.Fatalf("notice missing or not escaped in the page:\n%s", body)
+	}
+	e2 := startDashboard(t, map[string]string{}, true)
+	if _, body := get(t, http.DefaultClient, e2.srv.URL+"/"); strings.Contains(body, `id="notice"`) {
+		t.Fatal("a notice shown without MAP_NOTICE")
+	}
+}

@@ -41,6 +41,9 @@ type Streams interface {
 // MapConfig is what the page needs to draw the map.
 type MapConfig struct {
 	Title string
+	// Notice, when set, is shown above the map on every page, e.g. that the
+	// detector runs a demonstration model rather than a trained one.
+	Notice string
 	// TileURL is a Leaflet tile URL template ({z}/{x}/{y}); empty draws no
 	// base map.
 	TileURL         string
