@@ -243,7 +243,16 @@ func (d *dispatcher) fail(ctx context.Context, ev *event.Event, msg amqp.Deliver
 // retryable statuses with the Trigger's backoff. It mirrors sdk-go's
 // protocol/http doWithRetry as eventing-rabbitmq configures it: attempts =
 // retries + 1, the wait before retry n is the policy's Backoff(n).
+//
+// Like upstream's sdk-go client (DefaultTimeToNowIfNotSet), an event without
+// a time is sent with the current time; the event itself, which a dead
+// letter carries on, keeps none.
 func (d *dispatcher) deliver(ctx, work context.Context, target string, ev *event.Event, tp, ts string) result {
+	if ev.Time().IsZero() {
+		timed := ev.Clone()
+		timed.SetTime(time.Now().UTC())
+		ev = &timed
+	}
 	var res result
 	for attempt := 0; ; attempt++ {
 		res = d.attempt(work, target, ev, tp, ts)
