@@ -270,6 +270,8 @@ func (d *dispatcher) deliver(ctx, work context.Context, target string, ev *event
 		if attempt >= d.policy.Retries {
 			return res
 		}
+		d.log.Debug("delivery attempt failed; retrying", "trigger", d.trigger, "stage", d.stage, "target", target,
+			"id", ev.ID(), "attempt", attempt+1, "status", res.status, "error", res.err, "retry_in", d.policy.Backoff(attempt+1))
 		if !sleepCtx(ctx, d.policy.Backoff(attempt+1)) {
 			res.interrupted = true
 			return res
