@@ -42,7 +42,35 @@
 //   - the ingress limits body size (413), answers 503 with Retry-After while
 //     RabbitMQ is unreachable (upstream: 500) and says why it refuses;
 //   - a reply is only taken from a 2xx response, and forwarding it counts
-//     as done only on a 2xx from the ingress.
+//     as done only on a 2xx from the ingress;
+//   - attributes and extensions larger than MaxAttributeBytes in all are
+//     refused with 400 (they would not fit an AMQP frame).
+//
+// As upstream, an event without a time is published with the zero time and
+// delivered with the time of dispatch (sdk-go's client default). The test
+// module in ./parity runs eventing-rabbitmq's own dispatcher beside this one
+// and compares what both deliver, retry and dead-letter.
+//
+// Dead-letter sinks that stay down are retried by requeueing. On RabbitMQ
+// 3.x quorum queues have no delivery limit, so this never ends in a drop; on
+// RabbitMQ 4.x the default delivery limit of 20 applies to requeues.
+//
+// Metrics (registered on Config.Registerer):
+//
+//   - edgewatch_broker_ingress_accepted_total
+//   - edgewatch_broker_ingress_rejected_total{reason}: method, path,
+//     too_large, invalid_event, unavailable, publish_failed
+//   - edgewatch_broker_publish_duration_seconds: publish to confirm
+//   - edgewatch_broker_dispatch_attempts_total{trigger,stage,code}
+//   - edgewatch_broker_dispatch_outcomes_total{trigger,stage,outcome}:
+//     delivered, refused, dead_lettered, requeued, reply_dropped
+//   - edgewatch_broker_dispatch_duration_seconds{trigger,stage}
+//   - edgewatch_broker_dead_letters_total{trigger}
+//   - edgewatch_broker_unparsable_messages_total{trigger}
+//   - edgewatch_broker_reconnects_total
+//
+// stage is subscriber or dead_letter_sink; the broker's own dead-letter
+// dispatcher is labelled trigger="broker/<name>".
 //
 // Use:
 //

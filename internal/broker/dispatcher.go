@@ -169,7 +169,7 @@ func (d *dispatcher) process(ctx, work context.Context, ev *event.Event, tp, ts 
 	if !res.ok {
 		d.log.Warn("delivery failed for good", "trigger", d.trigger, "stage", d.stage, "target", d.target,
 			"id", ev.ID(), "type", ev.Type(), "status", res.status, "error", res.err)
-		return d.fail(ctx, ev, msg, res.status, "")
+		return d.fail(ctx, work, ev, msg, res.status, "")
 	}
 	outcome := outcomeDelivered
 	if res.status >= 300 {
@@ -178,7 +178,7 @@ func (d *dispatcher) process(ctx, work context.Context, ev *event.Event, tp, ts 
 	}
 	if res.replyErr != nil {
 		d.log.Warn("reply could not be forwarded to the broker", "trigger", d.trigger, "stage", d.stage, "id", ev.ID(), "error", res.replyErr)
-		return d.replyFailed(ctx, ev, msg, res.status, res.replyErr.Error())
+		return d.replyFailed(ctx, work, ev, msg, res.status, res.replyErr.Error())
 	}
 	if res.reply != nil {
 		fwd := d.deliver(ctx, work, d.ingressURL, res.reply, tp, ts)
@@ -192,7 +192,7 @@ func (d *dispatcher) process(ctx, work context.Context, ev *event.Event, tp, ts 
 			if fwd.err != nil {
 				data += ": " + fwd.err.Error()
 			}
-			return d.replyFailed(ctx, ev, msg, res.status, data)
+			return d.replyFailed(ctx, work, ev, msg, res.status, data)
 		}
 	}
 	_ = msg.Ack(false)
@@ -204,9 +204,9 @@ func (d *dispatcher) process(ctx, work context.Context, ev *event.Event, tp, ts 
 // knativeerrordata, as upstream does. A dead-letter dispatcher acks it, as
 // upstream does: the event reached the dead-letter sink, and requeueing it
 // would only repeat a reply that cannot be forwarded.
-func (d *dispatcher) replyFailed(ctx context.Context, ev *event.Event, msg amqp.Delivery, status int, errData string) string {
+func (d *dispatcher) replyFailed(ctx, work context.Context, ev *event.Event, msg amqp.Delivery, status int, errData string) string {
 	if d.stage == stageSubscriber {
-		return d.fail(ctx, ev, msg, status, errData)
+		return d.fail(ctx, work, ev, msg, status, errData)
 	}
 	_ = msg.Ack(false)
 	return outcomeReplyDropped
@@ -217,8 +217,11 @@ func (d *dispatcher) replyFailed(ctx context.Context, ev *event.Event, msg amqp.
 // knativeerrordata when a reply could not be forwarded), publishes the event
 // to the dead-letter exchange with confirms and only then acks the original
 // (upstream acks first). A dead-letter dispatcher, or a failed dead-letter
-// publish, requeues the message after requeueDelay: nothing is dropped.
-func (d *dispatcher) fail(ctx context.Context, ev *event.Event, msg amqp.Delivery, status int, errData string) string {
+// publish, requeues the message after requeueDelay (cut short when the
+// broker stops): nothing is dropped. The dead-letter publish runs under
+// work, so a delivery that failed for good while the broker stops is still
+// dead-lettered.
+func (d *dispatcher) fail(ctx, work context.Context, ev *event.Event, msg amqp.Delivery, status int, errData string) string {
 	if d.stage == stageSubscriber {
 		dead := ev.Clone()
 		dead.SetExtension(ExtErrorDest, d.target)
@@ -226,7 +229,7 @@ func (d *dispatcher) fail(ctx context.Context, ev *event.Event, msg amqp.Deliver
 		if errData != "" {
 			dead.SetExtension(ExtErrorData, errData)
 		}
-		err := d.pub.publish(ctx, d.deadLetterExchange, toPublishing(&dead, "", ""))
+		err := d.pub.publish(work, d.deadLetterExchange, toPublishing(&dead, "", ""))
 		if err == nil {
 			d.m.deadLetters.WithLabelValues(d.trigger).Inc()
 			_ = msg.Ack(false)
@@ -243,7 +246,16 @@ func (d *dispatcher) fail(ctx context.Context, ev *event.Event, msg amqp.Deliver
 // retryable statuses with the Trigger's backoff. It mirrors sdk-go's
 // protocol/http doWithRetry as eventing-rabbitmq configures it: attempts =
 // retries + 1, the wait before retry n is the policy's Backoff(n).
+//
+// Like upstream's sdk-go client (DefaultTimeToNowIfNotSet), an event without
+// a time is sent with the current time; the event itself, which a dead
+// letter carries on, keeps none.
 func (d *dispatcher) deliver(ctx, work context.Context, target string, ev *event.Event, tp, ts string) result {
+	if ev.Time().IsZero() {
+		timed := ev.Clone()
+		timed.SetTime(time.Now().UTC())
+		ev = &timed
+	}
 	var res result
 	for attempt := 0; ; attempt++ {
 		res = d.attempt(work, target, ev, tp, ts)
@@ -258,6 +270,8 @@ func (d *dispatcher) deliver(ctx, work context.Context, target string, ev *event
 		if attempt >= d.policy.Retries {
 			return res
 		}
+		d.log.Debug("delivery attempt failed; retrying", "trigger", d.trigger, "stage", d.stage, "target", target,
+			"id", ev.ID(), "attempt", attempt+1, "status", res.status, "error", res.err, "retry_in", d.policy.Backoff(attempt+1))
 		if !sleepCtx(ctx, d.policy.Backoff(attempt+1)) {
 			res.interrupted = true
 			return res
