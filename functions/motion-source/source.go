@@ -36,6 +36,8 @@ import (
 // Configuration keys read by Start (besides CAMERAS and CAMERAS_FILE, see
 // package cameraconfig).
 const (
+	KeyCameras          = cameraconfig.KeyCameras
+	KeyCamerasFile      = cameraconfig.KeyCamerasFile
 	KeySink             = "K_SINK"
 	KeyOverrides        = "K_CE_OVERRIDES"
 	KeyCACerts          = "K_CA_CERTS"

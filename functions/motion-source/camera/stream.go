@@ -50,8 +50,19 @@ type Opener struct {
 	mu sync.Mutex
 }
 
-// NewOpener returns an Opener.
-func NewOpener() *Opener { return &Opener{} }
+// NewOpener returns an Opener. FFmpeg's own messages can quote a stream's
+// URL, credentials included, so unless OPENCV_FFMPEG_LOGLEVEL is already set
+// it is set to 8 (fatal only) before the first capture opens; the streams log
+// every failure themselves, redacted.
+func NewOpener() *Opener {
+	if _, ok := os.LookupEnv(ffmpegLogLevelEnv); !ok {
+		_ = os.Setenv(ffmpegLogLevelEnv, "8")
+	}
+	return &Opener{}
+}
+
+// ffmpegLogLevelEnv sets FFmpeg's log level when OpenCV first loads it.
+const ffmpegLogLevelEnv = "OPENCV_FFMPEG_LOGLEVEL"
 
 // captureOptionsEnv is read by OpenCV's FFmpeg backend when a capture opens.
 const captureOptionsEnv = "OPENCV_FFMPEG_CAPTURE_OPTIONS"
@@ -271,6 +282,13 @@ func (s *Stream) readFile(ctx context.Context) bool {
 // ended handles a failed read: a file that reached its end is looped or
 // reported done; anything else is a read error, and the stream is reopened.
 func (s *Stream) ended() (done bool, err error) {
+	if !s.opts.Source.Live() {
+		// Frames grabbed past the last analysed one before the end.
+		if pos := int(s.vc.Get(gocv.VideoCapturePosFrames)); pos > s.pos {
+			s.m.FramesDecoded.Add(float64(pos - s.pos))
+			s.pos = pos
+		}
+	}
 	read, expected, pos := s.read, s.expected, s.pos
 	s.closeCapture()
 	if s.opts.Source.Live() {

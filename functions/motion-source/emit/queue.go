@@ -26,6 +26,7 @@ type Queue struct {
 	size   int
 	wake   chan struct{}
 	closed bool
+	busy   bool // an event popped and being sent
 
 	sent, failed, dropped atomic.Int64
 }
@@ -83,10 +84,13 @@ func (q *Queue) Close() {
 	}
 }
 
-// Len returns the number of waiting events.
+// Len returns the number of events waiting or being sent.
 func (q *Queue) Len() int {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	if q.busy {
+		return len(q.items) + 1
+	}
 	return len(q.items)
 }
 
@@ -99,6 +103,9 @@ func (q *Queue) Run(ctx context.Context) {
 			return
 		}
 		q.send(ctx, m)
+		q.mu.Lock()
+		q.busy = false
+		q.mu.Unlock()
 	}
 }
 
@@ -113,6 +120,7 @@ func (q *Queue) pop(ctx context.Context) (Motion, bool) {
 			m := q.items[0]
 			q.items[0] = Motion{}
 			q.items = q.items[1:]
+			q.busy = true
 			q.m.QueueDepth.Set(float64(len(q.items)))
 			q.mu.Unlock()
 			return m, true
