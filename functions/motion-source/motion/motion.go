@@ -251,6 +251,7 @@ func (g *Gate) reset(size image.Point) {
 	if len(g.cfg.Masks) == 0 {
 		return
 	}
+	g.keep.Close()
 	g.keep = gocv.NewMatWithSizeFromScalar(gocv.NewScalar(255, 0, 0, 0), g.small.Y, g.small.X, gocv.MatTypeCV8U)
 	pts := make([][]image.Point, 0, len(g.cfg.Masks))
 	for _, poly := range g.cfg.Masks {
