@@ -124,8 +124,8 @@ type Gate struct {
 	frameSize image.Point // full frame size the buffers were made for
 	small     image.Point // analysed frame size
 
-	resized, grey, blurred, background, background8, diff, thresh, dilated, notMoving, keep, kernel gocv.Mat
-	keepPixels                                                                                      int
+	half, resized, grey, blurred, background, background8, diff, thresh, dilated, notMoving, keep, kernel gocv.Mat
+	keepPixels                                                                                            int
 
 	lows, highs []float64 // percentile history (ring buffers)
 	next        int
@@ -144,7 +144,7 @@ func New(cfg Config) (*Gate, error) {
 	}
 	cfg = cfg.withDefaults()
 	g := &Gate{cfg: cfg,
-		resized: gocv.NewMat(), grey: gocv.NewMat(), blurred: gocv.NewMat(), background: gocv.NewMat(),
+		half: gocv.NewMat(), resized: gocv.NewMat(), grey: gocv.NewMat(), blurred: gocv.NewMat(), background: gocv.NewMat(),
 		background8: gocv.NewMat(), diff: gocv.NewMat(), thresh: gocv.NewMat(), dilated: gocv.NewMat(),
 		notMoving: gocv.NewMat(), keep: gocv.NewMat(),
 		kernel: gocv.GetStructuringElement(gocv.MorphRect, image.Pt(3, 3)),
@@ -155,7 +155,7 @@ func New(cfg Config) (*Gate, error) {
 
 // Close releases the gate's buffers.
 func (g *Gate) Close() error {
-	for _, m := range []*gocv.Mat{&g.resized, &g.grey, &g.blurred, &g.background, &g.background8, &g.diff,
+	for _, m := range []*gocv.Mat{&g.half, &g.resized, &g.grey, &g.blurred, &g.background, &g.background8, &g.diff,
 		&g.thresh, &g.dilated, &g.notMoving, &g.keep, &g.kernel} {
 		m.Close()
 	}
@@ -273,16 +273,30 @@ func (g *Gate) reset(size image.Point) {
 // prepare shrinks, greys, stretches and blurs the frame into g.blurred and
 // returns the frame's own percentiles.
 func (g *Gate) prepare(frame gocv.Mat) (lo, hi float64) {
-	gocv.Resize(frame, &g.resized, g.small, 0, 0, gocv.InterpolationArea)
+	g.shrink(frame)
+	pix, _ := g.grey.DataPtrUint8()
+	lo, hi = percentiles(pix, 0.04, 0.96)
+	g.prepareWith(frame, lo, hi, false)
+	return lo, hi
+}
+
+// shrink resizes the frame to the analysed size and makes it grey, into
+// g.grey. A large frame is first sampled bilinearly to twice the analysed
+// size, then averaged 2:1 (INTER_AREA): nearly the anti-aliasing of a direct
+// INTER_AREA resize for a fraction of its cost (on 1080p, about 0.2 ms
+// against 2–10 ms on this kind of machine).
+func (g *Gate) shrink(frame gocv.Mat) {
+	if frame.Cols() > 4*g.small.X {
+		gocv.Resize(frame, &g.half, g.small.Mul(2), 0, 0, gocv.InterpolationLinear)
+		gocv.Resize(g.half, &g.resized, g.small, 0, 0, gocv.InterpolationArea)
+	} else {
+		gocv.Resize(frame, &g.resized, g.small, 0, 0, gocv.InterpolationArea)
+	}
 	if g.resized.Channels() == 3 {
 		gocv.CvtColor(g.resized, &g.grey, gocv.ColorBGRToGray)
 	} else {
 		g.resized.CopyTo(&g.grey)
 	}
-	pix, _ := g.grey.DataPtrUint8()
-	lo, hi = percentiles(pix, 0.04, 0.96)
-	g.prepareWith(frame, lo, hi, false)
-	return lo, hi
 }
 
 // prepareWith records (lo, hi) in the history, stretches g.grey between the
@@ -290,12 +304,7 @@ func (g *Gate) prepare(frame gocv.Mat) (lo, hi float64) {
 // already been stretched once and is rebuilt from the frame first.
 func (g *Gate) prepareWith(frame gocv.Mat, lo, hi float64, again bool) {
 	if again {
-		gocv.Resize(frame, &g.resized, g.small, 0, 0, gocv.InterpolationArea)
-		if g.resized.Channels() == 3 {
-			gocv.CvtColor(g.resized, &g.grey, gocv.ColorBGRToGray)
-		} else {
-			g.resized.CopyTo(&g.grey)
-		}
+		g.shrink(frame)
 	}
 	g.lows[g.next], g.highs[g.next] = lo, hi
 	g.next = (g.next + 1) % len(g.lows)
