@@ -93,25 +93,47 @@ func Write(path string, s Scene) error {
 		w.Close()
 		return fmt.Errorf("samplevideo: cannot write %s with codec %s", path, s.Codec)
 	}
-	background := Background(s.Width, s.Height)
-	defer background.Close()
+	r := NewRenderer(s)
+	defer r.Close()
 	frame := gocv.NewMat()
 	defer frame.Close()
 	for i := 0; i < s.Frames; i++ {
-		background.CopyTo(&frame)
-		if box, ok := s.ObjectBox(i); ok {
-			gocv.Rectangle(&frame, box, color.RGBA{R: 20, G: 20, B: 30}, -1)
-			gocv.Rectangle(&frame, box.Inset(s.ObjectSize/4), color.RGBA{R: 200, G: 40, B: 40}, -1)
-		}
-		if s.LightStepAt > 0 && i >= s.LightStepAt {
-			frame.ConvertToWithParams(&frame, gocv.MatTypeCV8UC3, 1, float32(s.LightStep))
-		}
+		r.Render(i, &frame)
 		if err := w.Write(frame); err != nil {
 			w.Close()
 			return fmt.Errorf("samplevideo: write frame %d: %w", i, err)
 		}
 	}
 	return w.Close()
+}
+
+// Renderer draws the frames of a scene, for writers of other containers or
+// live streams (an MJPEG server, for instance).
+type Renderer struct {
+	scene      Scene
+	background gocv.Mat
+}
+
+// NewRenderer returns a Renderer of the scene; Close releases it.
+func NewRenderer(s Scene) *Renderer {
+	s = s.withDefaults()
+	return &Renderer{scene: s, background: Background(s.Width, s.Height)}
+}
+
+// Close releases the renderer's background.
+func (r *Renderer) Close() error { return r.background.Close() }
+
+// Render draws frame i (BGR) into dst.
+func (r *Renderer) Render(i int, dst *gocv.Mat) {
+	s := r.scene
+	r.background.CopyTo(dst)
+	if box, ok := s.ObjectBox(i); ok {
+		gocv.Rectangle(dst, box, color.RGBA{R: 20, G: 20, B: 30}, -1)
+		gocv.Rectangle(dst, box.Inset(s.ObjectSize/4), color.RGBA{R: 200, G: 40, B: 40}, -1)
+	}
+	if s.LightStepAt > 0 && i >= s.LightStepAt {
+		dst.ConvertToWithParams(dst, gocv.MatTypeCV8UC3, 1, float32(s.LightStep))
+	}
 }
 
 // Background returns the static scene: a mid-grey gradient with a few
