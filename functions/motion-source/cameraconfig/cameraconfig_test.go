@@ -67,3 +67,17 @@ func TestParseRejects(t *testing.T) {
 		}
 	}
 }
+
+// The example shipped in config/sources must load as the Deployment gives it.
+func TestShippedCamerasFile(t *testing.T) {
+	cams, err := cameraconfig.Load(map[string]string{
+		cameraconfig.KeyCamerasFile: "../../../config/sources/cameras.yaml",
+		"GATE_PASSWORD":             "p1", "YARD_PASSWORD": "p2",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cams) != 2 || !strings.Contains(cams[0].URL, ":p1@") || !strings.Contains(cams[1].URL, "password=p2") {
+		t.Fatalf("%+v", cams)
+	}
+}
