@@ -339,3 +339,29 @@ func TestContractCopyMatchesEmitter(t *testing.T) {
 		}
 	}
 }
+
+func TestCooldownLimitsPersistentMotion(t *testing.T) {
+	sk := newSink(t, http.StatusOK)
+	// 4 s of an object crossing the scene: 20 analysed frames, nearly all with motion.
+	scene := samplevideo.Scene{Frames: 100, Object: true, ObjectStart: 5}
+	s, reg, _ := started(t, map[string]string{
+		KeySink:    sk.srv.URL,
+		KeyCameras: fmt.Sprintf(`[{"id": "hall", "url": %q, "cooldown": "1s", "region": {"max_regions": 1}}]`, clip(t, "hall.avi", scene)),
+	})
+	eventually(t, 20*time.Second, "the file to be read", func() bool {
+		p, _ := status(t, s)
+		c := camStatus(p, "hall")
+		return c.Done && c.Queued == 0
+	})
+	label := map[string]string{"camera": "hall"}
+	motionFrames := metric(t, reg, "edgewatch_motion_source_motion_frames_total", label)
+	limited := metric(t, reg, "edgewatch_motion_source_events_rate_limited_total", label)
+	sent := len(sk.events())
+	// One emission per second of video at most: ≤ 4 (5 with rounding at the edges).
+	if sent < 2 || sent > 5 {
+		t.Errorf("%d events for 4 s of persistent motion with a 1 s cooldown", sent)
+	}
+	if motionFrames < 10 || limited != motionFrames-float64(sent) {
+		t.Errorf("motion frames %v, rate limited %v, sent %d", motionFrames, limited, sent)
+	}
+}

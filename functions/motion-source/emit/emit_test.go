@@ -2,6 +2,7 @@ package emit_test
 
 import (
 	"context"
+	"encoding/pem"
 	"image"
 	"io"
 	"log/slog"
@@ -133,5 +134,28 @@ func TestSendJudgesTheAnswer(t *testing.T) {
 	e, _ := client.Event(emit.Motion{Camera: "c", Region: image.Rect(0, 0, 1, 1), JPEG: []byte{1}})
 	if err := client.Send(context.Background(), e); err == nil {
 		t.Error("a refused connection counted as delivered")
+	}
+}
+
+func TestCACertsFromTheSinkBinding(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusAccepted) }))
+	defer srv.Close()
+	pemCert := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
+	motion := emit.Motion{Camera: "c", Time: time.Now(), Region: image.Rect(0, 0, 1, 1), Frame: image.Pt(1, 1), JPEG: []byte{1}}
+
+	untrusted, _ := emit.NewClient(emit.Config{Sink: srv.URL, Retries: 1, Backoff: time.Millisecond})
+	e, _ := untrusted.Event(motion)
+	if err := untrusted.Send(context.Background(), e); err == nil {
+		t.Fatal("a sink with an unknown CA was trusted")
+	}
+	trusted, err := emit.NewClient(emit.Config{Sink: srv.URL, CACerts: string(pemCert)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := trusted.Send(context.Background(), e); err != nil {
+		t.Fatalf("K_CA_CERTS not used: %v", err)
+	}
+	if _, err := emit.NewClient(emit.Config{Sink: srv.URL, CACerts: "not PEM"}); err == nil {
+		t.Fatal("accepted K_CA_CERTS without a certificate")
 	}
 }
