@@ -1,15 +1,320 @@
-// Package function is the motion-source: see docs/architecture.md.
+// Package function is the motion-source: an always-on edge process that
+// watches many cameras, finds motion on a small grey copy of each analysed
+// frame, and sends each region of motion, cut from the full-resolution frame
+// as a JPEG, to its sink as a dev.edgewatch.motion.detected CloudEvent.
+//
+// It has the Knative Functions "instanced" shape (New, Start, Stop, Ready,
+// Handle); Handle serves a JSON status of the cameras. docs/motion-source.md
+// lists every configuration key.
 package function
 
-import "net/http"
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/edgewatch/edgewatch/functions/motion-source/camera"
+	"github.com/edgewatch/edgewatch/functions/motion-source/cameraconfig"
+	"github.com/edgewatch/edgewatch/functions/motion-source/emit"
+	"github.com/edgewatch/edgewatch/functions/motion-source/metrics"
+	"github.com/edgewatch/edgewatch/functions/motion-source/watch"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Configuration keys read by Start (besides CAMERAS and CAMERAS_FILE, see
+// package cameraconfig).
+const (
+	KeyCameras          = cameraconfig.KeyCameras
+	KeyCamerasFile      = cameraconfig.KeyCamerasFile
+	KeySink             = "K_SINK"
+	KeyOverrides        = "K_CE_OVERRIDES"
+	KeyCACerts          = "K_CA_CERTS"
+	KeyMetricsAddress   = "METRICS_ADDRESS"
+	KeyModelInputSize   = "MODEL_INPUT_SIZE"
+	KeySendRetries      = "SEND_RETRIES"
+	KeySendBackoff      = "SEND_BACKOFF"
+	KeySendTimeout      = "SEND_TIMEOUT"
+	KeyReconnectInitial = "RECONNECT_BACKOFF"
+	KeyReconnectMax     = "RECONNECT_BACKOFF_MAX"
+	KeyLogLevel         = "LOG_LEVEL"
+)
+
+// DefaultMetricsAddress is where metrics are served unless METRICS_ADDRESS
+// says otherwise.
+const DefaultMetricsAddress = ":9464"
 
 // Source is the motion-source instance.
-type Source struct{}
+type Source struct {
+	log      *slog.Logger
+	reg      *prometheus.Registry
+	progress io.Writer
 
-// New returns a new motion-source instance.
-func New() *Source { return &Source{} }
+	mu          sync.Mutex
+	started     bool
+	watchers    []*watch.Watcher
+	cancel      context.CancelFunc
+	sendCancel  context.CancelFunc
+	wg          sync.WaitGroup
+	metricsSrv  *http.Server
+	metricsAddr net.Addr
+}
 
-// Handle serves the source's status.
+// Option changes how New builds a Source.
+type Option func(*Source)
+
+// WithLogger sets the logger (default: JSON on stderr at LOG_LEVEL).
+func WithLogger(l *slog.Logger) Option { return func(s *Source) { s.log = l } }
+
+// WithRegistry sets the Prometheus registry (default: a new one with the Go
+// and process collectors).
+func WithRegistry(r *prometheus.Registry) Option { return func(s *Source) { s.reg = r } }
+
+// WithProgress sets where progress lines of files read once go (default
+// stderr).
+func WithProgress(w io.Writer) Option { return func(s *Source) { s.progress = w } }
+
+// New returns a motion-source instance; nothing runs until Start.
+func New(opts ...Option) *Source {
+	s := &Source{progress: os.Stderr}
+	for _, o := range opts {
+		o(s)
+	}
+	if s.reg == nil {
+		s.reg = prometheus.NewRegistry()
+		s.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	}
+	return s
+}
+
+// Start reads cfg, serves metrics and starts one loop per camera. It returns
+// once everything runs; a configuration error stops the process.
+func (s *Source) Start(ctx context.Context, cfg map[string]string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.started {
+		return errors.New("motion-source: already started")
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: logLevel(cfg[KeyLogLevel])}))
+	}
+	cams, err := cameraconfig.Load(cfg)
+	if err != nil {
+		return err
+	}
+	sendCfg, err := emitConfig(cfg)
+	if err != nil {
+		return err
+	}
+	client, err := emit.NewClient(sendCfg)
+	if err != nil {
+		return err
+	}
+	modelInput, err := intKey(cfg, KeyModelInputSize, 320)
+	if err != nil {
+		return err
+	}
+	backoff, err := durationKey(cfg, KeyReconnectInitial, 500*time.Millisecond)
+	if err != nil {
+		return err
+	}
+	backoffMax, err := durationKey(cfg, KeyReconnectMax, 30*time.Second)
+	if err != nil {
+		return err
+	}
+	set, err := metrics.New(s.reg)
+	if err != nil {
+		return fmt.Errorf("motion-source: metrics: %w", err)
+	}
+	opener := camera.NewOpener()
+	watchers := make([]*watch.Watcher, 0, len(cams))
+	for _, c := range cams {
+		w, err := watch.New(watch.Deps{Camera: c, Opener: opener, Client: client, ModelInput: modelInput,
+			Metrics: set.For(c.ID), Log: s.log.With("camera", c.ID), Progress: s.progress,
+			BackoffInitial: backoff, BackoffMax: backoffMax})
+		if err != nil {
+			for _, w := range watchers {
+				w.Close()
+			}
+			return fmt.Errorf("motion-source: camera %s: %w", c.ID, err)
+		}
+		watchers = append(watchers, w)
+	}
+	if err := s.serveMetrics(cfg[KeyMetricsAddress]); err != nil {
+		for _, w := range watchers {
+			w.Close()
+		}
+		return err
+	}
+
+	runCtx, cancel := context.WithCancel(ctx)
+	sendCtx, sendCancel := context.WithCancel(context.WithoutCancel(ctx))
+	s.cancel, s.sendCancel, s.watchers, s.started = cancel, sendCancel, watchers, true
+	for _, w := range watchers {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			w.Run(runCtx, sendCtx)
+		}()
+	}
+	s.log.Info("motion-source started", "cameras", len(watchers), "metrics", s.metricsAddr.String())
+	return nil
+}
+
+func (s *Source) serveMetrics(addr string) error {
+	if addr == "" {
+		addr = DefaultMetricsAddress
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("motion-source: metrics on %s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{Registry: s.reg}))
+	s.metricsSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	s.metricsAddr = ln.Addr()
+	go func() {
+		if err := s.metricsSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("metrics server stopped", "err", err)
+		}
+	}()
+	return nil
+}
+
+// MetricsAddr returns the address metrics are served on, once started.
+func (s *Source) MetricsAddr() net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.metricsAddr
+}
+
+// Stop stops every camera, lets the send queues drain until ctx ends, and
+// stops serving metrics.
+func (s *Source) Stop(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.started {
+		return nil
+	}
+	s.started = false
+	s.cancel()
+	done := make(chan struct{})
+	go func() {
+		s.wg.Wait()
+		close(done)
+	}()
+	var err error
+	select {
+	case <-done:
+		for _, w := range s.watchers {
+			err = errors.Join(err, w.Close())
+		}
+	case <-ctx.Done():
+		s.sendCancel()
+		err = fmt.Errorf("motion-source: stop: cameras still running: %w", ctx.Err())
+	}
+	s.sendCancel()
+	shut, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	err = errors.Join(err, s.metricsSrv.Shutdown(shut))
+	s.watchers = nil
+	s.log.Info("motion-source stopped")
+	return err
+}
+
+// Ready reports true once every configured camera has produced a frame.
+func (s *Source) Ready(context.Context) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.started {
+		return false, nil
+	}
+	for _, w := range s.watchers {
+		if !w.Ready() {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+// StatusPage is what Handle serves.
+type StatusPage struct {
+	Ready   bool           `json:"ready"`
+	Cameras []watch.Status `json:"cameras"`
+}
+
+// Handle serves the JSON status of the cameras (GET or HEAD, any path).
 func (s *Source) Handle(w http.ResponseWriter, r *http.Request) {
-	w.WriteHeader(http.StatusOK)
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, "the motion-source serves only its status: use GET", http.StatusMethodNotAllowed)
+		return
+	}
+	ready, _ := s.Ready(r.Context())
+	page := StatusPage{Ready: ready, Cameras: []watch.Status{}}
+	s.mu.Lock()
+	for _, wt := range s.watchers {
+		page.Cameras = append(page.Cameras, wt.Status())
+	}
+	s.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(page)
+}
+
+func emitConfig(cfg map[string]string) (emit.Config, error) {
+	c := emit.Config{Sink: cfg[KeySink], Overrides: cfg[KeyOverrides], CACerts: cfg[KeyCACerts]}
+	var err error
+	if c.Retries, err = intKey(cfg, KeySendRetries, 5); err != nil {
+		return c, err
+	}
+	if c.Backoff, err = durationKey(cfg, KeySendBackoff, 200*time.Millisecond); err != nil {
+		return c, err
+	}
+	if c.Timeout, err = durationKey(cfg, KeySendTimeout, 10*time.Second); err != nil {
+		return c, err
+	}
+	return c, nil
+}
+
+func intKey(cfg map[string]string, key string, def int) (int, error) {
+	v := strings.TrimSpace(cfg[key])
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("motion-source: %s must be a non-negative integer, got %q", key, v)
+	}
+	return n, nil
+}
+
+func durationKey(cfg map[string]string, key string, def time.Duration) (time.Duration, error) {
+	v := strings.TrimSpace(cfg[key])
+	if v == "" {
+		return def, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("motion-source: %s must be a positive duration like 500ms, got %q", key, v)
+	}
+	return d, nil
+}
+
+func logLevel(v string) slog.Level {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(v)); err != nil {
+		return slog.LevelInfo
+	}
+	return l
 }

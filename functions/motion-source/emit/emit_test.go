@@ -1,0 +1,161 @@
+package emit_test
+
+import (
+	"context"
+	"encoding/pem"
+	"image"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
+	"github.com/cloudevents/sdk-go/v2/types"
+	"github.com/edgewatch/edgewatch/functions/motion-source/emit"
+	"github.com/edgewatch/edgewatch/functions/motion-source/metrics"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+)
+
+func TestQueueDropsTheOldestWhenTheSinkIsStuck(t *testing.T) {
+	release := make(chan struct{})
+	var mu sync.Mutex
+	var got []int
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		e, err := cehttp.NewEventFromHTTPRequest(r)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		<-release
+		x, err := types.ToInteger(e.Extensions()[emit.ExtRegionX])
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		mu.Lock()
+		got = append(got, int(x))
+		mu.Unlock()
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	defer srv.Close()
+	var once sync.Once
+	unblock := func() { once.Do(func() { close(release) }) }
+	defer unblock()
+	client, err := emit.NewClient(emit.Config{Sink: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := metrics.Discard("cam")
+	q := emit.NewQueue(client, 3, slog.New(slog.NewTextHandler(io.Discard, nil)), m)
+	done := make(chan struct{})
+	go func() { q.Run(context.Background()); close(done) }()
+
+	push := func(i int) bool {
+		return q.Push(emit.Motion{Camera: "cam", Time: time.Now(), Region: image.Rect(i, 0, i+10, 10), Frame: image.Pt(100, 100), JPEG: []byte{0xff, 0xd8}})
+	}
+	push(0)
+	deadline := time.Now().Add(5 * time.Second)
+	for q.Len() != 1 || testutil.ToFloat64(m.QueueDepth) != 0 { // event 0 is in flight
+		if time.Now().After(deadline) {
+			t.Fatal("first event never left the queue")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	dropped := 0
+	for i := 1; i <= 10; i++ {
+		if push(i) {
+			dropped++
+		}
+	}
+	if dropped != 7 || testutil.ToFloat64(m.EventsDropped) != 7 || q.Len() != 4 {
+		t.Fatalf("dropped %d (metric %v), queue %d; want 7 dropped, 3 waiting + 1 in flight", dropped, testutil.ToFloat64(m.EventsDropped), q.Len())
+	}
+	unblock()
+	q.Close()
+	<-done
+	want := []int{0, 8, 9, 10}
+	if len(got) != len(want) {
+		t.Fatalf("sink got %v, want %v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("sink got %v, want %v (newest kept, in order)", got, want)
+		}
+	}
+	if s := testutil.ToFloat64(m.EventsSent); s != 4 {
+		t.Fatalf("sent metric %v", s)
+	}
+}
+
+func TestOverrides(t *testing.T) {
+	o, err := emit.ParseOverrides(`{"extensions":{"site":"north","zone":"a1"}}`)
+	if err != nil || o["site"] != "north" || o["zone"] != "a1" {
+		t.Fatalf("%v %v", o, err)
+	}
+	for _, bad := range []string{`{`, `{"extensions":{"camera":"x"}}`, `{"extensions":{"Bad-Name":"x"}}`, `{"extensions":{"regionx":"1"}}`} {
+		if _, err := emit.ParseOverrides(bad); err == nil {
+			t.Errorf("accepted %s", bad)
+		}
+	}
+}
+
+func TestSendJudgesTheAnswer(t *testing.T) {
+	for _, c := range []struct {
+		code     int
+		ok       bool
+		attempts int
+	}{{202, true, 1}, {400, false, 1}, {500, false, 3}, {503, false, 3}, {429, false, 3}} {
+		var mu sync.Mutex
+		n := 0
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			n++
+			mu.Unlock()
+			w.WriteHeader(c.code)
+		}))
+		client, err := emit.NewClient(emit.Config{Sink: srv.URL, Retries: 2, Backoff: time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, err := client.Event(emit.Motion{Camera: "c", Time: time.Now(), Region: image.Rect(0, 0, 1, 1), Frame: image.Pt(1, 1), JPEG: []byte{1}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = client.Send(context.Background(), e)
+		srv.Close()
+		if (err == nil) != c.ok || n != c.attempts {
+			t.Errorf("status %d: err %v after %d attempts; want ok=%v after %d", c.code, err, n, c.ok, c.attempts)
+		}
+	}
+	client, _ := emit.NewClient(emit.Config{Sink: "http://127.0.0.1:1/", Retries: 1, Backoff: time.Millisecond})
+	e, _ := client.Event(emit.Motion{Camera: "c", Region: image.Rect(0, 0, 1, 1), JPEG: []byte{1}})
+	if err := client.Send(context.Background(), e); err == nil {
+		t.Error("a refused connection counted as delivered")
+	}
+}
+
+func TestCACertsFromTheSinkBinding(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusAccepted) }))
+	defer srv.Close()
+	pemCert := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
+	motion := emit.Motion{Camera: "c", Time: time.Now(), Region: image.Rect(0, 0, 1, 1), Frame: image.Pt(1, 1), JPEG: []byte{1}}
+
+	untrusted, _ := emit.NewClient(emit.Config{Sink: srv.URL, Retries: 1, Backoff: time.Millisecond})
+	e, _ := untrusted.Event(motion)
+	if err := untrusted.Send(context.Background(), e); err == nil {
+		t.Fatal("a sink with an unknown CA was trusted")
+	}
+	trusted, err := emit.NewClient(emit.Config{Sink: srv.URL, CACerts: string(pemCert)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := trusted.Send(context.Background(), e); err != nil {
+		t.Fatalf("K_CA_CERTS not used: %v", err)
+	}
+	if _, err := emit.NewClient(emit.Config{Sink: srv.URL, CACerts: "not PEM"}); err == nil {
+		t.Fatal("accepted K_CA_CERTS without a certificate")
+	}
+}

@@ -1,0 +1,150 @@
+// Package metrics defines the Prometheus collectors of the motion-source and
+// hands each camera its own curried view, labelled by camera id only (never
+// by URL, so credentials cannot reach a label).
+package metrics
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Stages timed by the stage histogram.
+const (
+	StageDecode = "decode" // grabbing and decoding the frames up to the next analysed one
+	StageGate   = "gate"   // the motion gate on the small grey frame
+	StageRegion = "region" // clustering, cropping and JPEG encoding
+	StageSend   = "send"   // one CloudEvent delivery, retries included
+)
+
+// Set holds every collector, registered on one registry.
+type Set struct {
+	framesDecoded  *prometheus.CounterVec
+	framesAnalysed *prometheus.CounterVec
+	motionFrames   *prometheus.CounterVec
+	eventsSent     *prometheus.CounterVec
+	eventsFailed   *prometheus.CounterVec
+	eventsDropped  *prometheus.CounterVec
+	eventsLimited  *prometheus.CounterVec
+	reconnects     *prometheus.CounterVec
+	streamErrors   *prometheus.CounterVec
+	calibrations   *prometheus.CounterVec
+	queueDepth     *prometheus.GaugeVec
+	connected      *prometheus.GaugeVec
+	stageSeconds   *prometheus.HistogramVec
+}
+
+// New creates the collectors and registers them on reg.
+func New(reg prometheus.Registerer) (*Set, error) {
+	cam := []string{"camera"}
+	s := &Set{
+		framesDecoded: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "edgewatch_motion_source_frames_decoded_total",
+			Help: "Frames decoded from the camera stream.",
+		}, cam),
+		framesAnalysed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "edgewatch_motion_source_frames_analysed_total",
+			Help: "Frames passed through the motion gate (sampled at the analysis fps).",
+		}, cam),
+		motionFrames: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "edgewatch_motion_source_motion_frames_total",
+			Help: "Analysed frames in which the gate found motion.",
+		}, cam),
+		eventsSent: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "edgewatch_motion_source_events_sent_total",
+			Help: "Motion events the sink acknowledged.",
+		}, cam),
+		eventsFailed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "edgewatch_motion_source_events_failed_total",
+			Help: "Motion events that could not be delivered after all retries.",
+		}, cam),
+		eventsDropped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "edgewatch_motion_source_events_dropped_total",
+			Help: "Motion events dropped unsent because the camera's send queue was full (oldest first).",
+		}, cam),
+		eventsLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "edgewatch_motion_source_events_rate_limited_total",
+			Help: "Motion frames not emitted because the camera's cooldown had not elapsed.",
+		}, cam),
+		reconnects: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "edgewatch_motion_source_reconnects_total",
+			Help: "Attempts to reopen a camera stream after a failure.",
+		}, cam),
+		streamErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "edgewatch_motion_source_stream_errors_total",
+			Help: "Stream failures by kind: open (could not open) or read (stream broke or ended early).",
+		}, []string{"camera", "kind"}),
+		calibrations: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "edgewatch_motion_source_recalibrations_total",
+			Help: "Global lighting changes that made the gate recalibrate instead of reporting motion.",
+		}, cam),
+		queueDepth: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "edgewatch_motion_source_queue_depth",
+			Help: "Motion events waiting in the camera's send queue.",
+		}, cam),
+		connected: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "edgewatch_motion_source_camera_up",
+			Help: "1 while the camera stream is open, 0 otherwise.",
+		}, cam),
+		stageSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "edgewatch_motion_source_stage_seconds",
+			Help:    "Time spent per analysed frame in each stage.",
+			Buckets: []float64{.0005, .001, .002, .005, .01, .02, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"camera", "stage"}),
+	}
+	for _, c := range []prometheus.Collector{s.framesDecoded, s.framesAnalysed, s.motionFrames, s.eventsSent,
+		s.eventsFailed, s.eventsDropped, s.eventsLimited, s.reconnects, s.streamErrors, s.calibrations,
+		s.queueDepth, s.connected, s.stageSeconds} {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// Camera is the set of collectors of one camera.
+type Camera struct {
+	FramesDecoded  prometheus.Counter
+	FramesAnalysed prometheus.Counter
+	MotionFrames   prometheus.Counter
+	EventsSent     prometheus.Counter
+	EventsFailed   prometheus.Counter
+	EventsDropped  prometheus.Counter
+	EventsLimited  prometheus.Counter
+	Reconnects     prometheus.Counter
+	OpenErrors     prometheus.Counter
+	ReadErrors     prometheus.Counter
+	Recalibrations prometheus.Counter
+	QueueDepth     prometheus.Gauge
+	Up             prometheus.Gauge
+	stage          prometheus.ObserverVec
+}
+
+// Stage returns the histogram of one stage (see the Stage constants).
+func (c Camera) Stage(name string) prometheus.Observer { return c.stage.WithLabelValues(name) }
+
+// For returns the collectors of the camera with the given id.
+func (s *Set) For(camera string) Camera {
+	l := prometheus.Labels{"camera": camera}
+	return Camera{
+		FramesDecoded:  s.framesDecoded.With(l),
+		FramesAnalysed: s.framesAnalysed.With(l),
+		MotionFrames:   s.motionFrames.With(l),
+		EventsSent:     s.eventsSent.With(l),
+		EventsFailed:   s.eventsFailed.With(l),
+		EventsDropped:  s.eventsDropped.With(l),
+		EventsLimited:  s.eventsLimited.With(l),
+		Reconnects:     s.reconnects.With(l),
+		OpenErrors:     s.streamErrors.WithLabelValues(camera, "open"),
+		ReadErrors:     s.streamErrors.WithLabelValues(camera, "read"),
+		Recalibrations: s.calibrations.With(l),
+		QueueDepth:     s.queueDepth.With(l),
+		Up:             s.connected.With(l),
+		stage:          s.stageSeconds.MustCurryWith(l),
+	}
+}
+
+// Discard returns collectors registered nowhere, for code run outside a
+// process (benchmarks, one-off tools).
+func Discard(camera string) Camera {
+	s, _ := New(prometheus.NewRegistry())
+	return s.For(camera)
+}

@@ -1,0 +1,133 @@
+package motion_test
+
+import (
+	"image"
+	"path/filepath"
+	"testing"
+
+	"github.com/edgewatch/edgewatch/functions/motion-source/motion"
+	"github.com/edgewatch/edgewatch/functions/motion-source/samplevideo"
+	"gocv.io/x/gocv"
+)
+
+// analyse writes the scene to a real MJPG AVI, decodes it and runs the gate
+// on every 5th frame (5 analysed fps of a 25 fps clip). It returns the gate's
+// results by frame index.
+func analyse(t *testing.T, scene samplevideo.Scene, cfg motion.Config) map[int]motion.Result {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "clip.avi")
+	if err := samplevideo.Write(path, scene); err != nil {
+		t.Fatal(err)
+	}
+	vc, err := gocv.VideoCaptureFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer vc.Close()
+	g, err := motion.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	frame := gocv.NewMat()
+	defer frame.Close()
+	out := map[int]motion.Result{}
+	for i := 0; vc.Read(&frame); i++ {
+		if i%5 == 0 {
+			out[i] = g.Detect(frame)
+		}
+	}
+	if len(out) == 0 {
+		t.Fatal("no frames decoded")
+	}
+	return out
+}
+
+func TestMovingObjectIsBoxed(t *testing.T) {
+	scene := samplevideo.Scene{Object: true, ObjectStart: 10, Frames: 60}
+	res := analyse(t, scene, motion.Config{})
+	hits := 0
+	for i, r := range res {
+		obj, visible := scene.ObjectBox(i)
+		if !visible || i < 15 {
+			continue
+		}
+		var union image.Rectangle
+		for _, b := range r.Boxes {
+			union = union.Union(b)
+		}
+		if len(r.Boxes) == 0 {
+			t.Errorf("frame %d: no motion while the object is at %v", i, obj)
+			continue
+		}
+		if !obj.Inset(2).In(union) {
+			t.Errorf("frame %d: boxes %v do not cover the object at %v", i, r.Boxes, obj)
+			continue
+		}
+		hits++
+	}
+	if hits < 5 {
+		t.Fatalf("object covered in %d analysed frames, want ≥ 5", hits)
+	}
+}
+
+func TestStaticSceneIsQuiet(t *testing.T) {
+	for i, r := range analyse(t, samplevideo.Scene{Frames: 60}, motion.Config{}) {
+		if len(r.Boxes) > 0 {
+			t.Errorf("frame %d: motion %v in a static scene", i, r.Boxes)
+		}
+	}
+}
+
+func TestLightingChangeRecalibrates(t *testing.T) {
+	res := analyse(t, samplevideo.Scene{Frames: 80, LightStepAt: 30}, motion.Config{})
+	recal := 0
+	for i, r := range res {
+		if len(r.Boxes) > 0 {
+			t.Errorf("frame %d: motion %v after a change of lighting", i, r.Boxes)
+		}
+		if r.Recalibrated {
+			recal++
+		}
+	}
+	t.Logf("recalibrations %d", recal)
+	if recal == 0 {
+		t.Fatal("the lighting change was not seen")
+	}
+	if last := res[75]; last.Calibrating {
+		t.Fatal("still calibrating long after the change")
+	}
+}
+
+func TestMaskedMotionIsIgnored(t *testing.T) {
+	scene := samplevideo.Scene{Object: true, ObjectStart: 10, Frames: 60}
+	band := motion.Polygon{{0, 0.3}, {1, 0.3}, {1, 0.7}, {0, 0.7}} // the object's row
+	for i, r := range analyse(t, scene, motion.Config{Masks: []motion.Polygon{band}}) {
+		if len(r.Boxes) > 0 {
+			t.Errorf("frame %d: motion %v inside the mask", i, r.Boxes)
+		}
+	}
+	// The same clip with the mask elsewhere still sees the object.
+	top := motion.Polygon{{0, 0}, {1, 0}, {1, 0.1}, {0, 0.1}}
+	seen := false
+	for _, r := range analyse(t, scene, motion.Config{Masks: []motion.Polygon{top}}) {
+		seen = seen || len(r.Boxes) > 0
+	}
+	if !seen {
+		t.Fatal("a mask away from the object hid it")
+	}
+}
+
+func TestConfigValidation(t *testing.T) {
+	bad := []motion.Config{
+		{Threshold: -1},
+		{Alpha: 2},
+		{Masks: []motion.Polygon{{{0, 0}, {1, 1}}}},
+		{Masks: []motion.Polygon{{{0, 0}, {2, 0}, {1, 1}}}},
+	}
+	for i, c := range bad {
+		if _, err := motion.New(c); err == nil {
+			t.Errorf("config %d accepted", i)
+		}
+	}
+}

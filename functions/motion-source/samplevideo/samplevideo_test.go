@@ -1,0 +1,69 @@
+package samplevideo_test
+
+import (
+	"path/filepath"
+	"testing"
+
+	"github.com/edgewatch/edgewatch/functions/motion-source/samplevideo"
+	"gocv.io/x/gocv"
+)
+
+func TestWriteReadsBack(t *testing.T) {
+	scene := samplevideo.Scene{Width: 160, Height: 120, Frames: 12, Object: true, ObjectStart: 2}
+	path := filepath.Join(t.TempDir(), "c.avi")
+	if err := samplevideo.Write(path, scene); err != nil {
+		t.Fatal(err)
+	}
+	vc, err := gocv.VideoCaptureFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer vc.Close()
+	frame := gocv.NewMat()
+	defer frame.Close()
+	n := 0
+	for vc.Read(&frame) {
+		if frame.Cols() != 160 || frame.Rows() != 120 {
+			t.Fatalf("frame %d is %dx%d", n, frame.Cols(), frame.Rows())
+		}
+		if box, ok := scene.ObjectBox(n); ok {
+			// The object's centre is dark red on a grey scene.
+			c := box.Min.Add(box.Max).Div(2)
+			v := frame.GetVecbAt(c.Y, c.X)
+			if v[2] < 150 || v[1] > 100 {
+				t.Errorf("frame %d: no object at %v (BGR %v)", n, c, v)
+			}
+		}
+		n++
+	}
+	if n != 12 {
+		t.Fatalf("read %d frames, want 12", n)
+	}
+	if _, ok := scene.ObjectBox(1); ok {
+		t.Error("object visible before ObjectStart")
+	}
+	a, _ := scene.ObjectBox(2)
+	b, _ := scene.ObjectBox(11)
+	if b.Min.X <= a.Min.X {
+		t.Error("object does not move right")
+	}
+}
+
+func TestTruncate(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "c.avi")
+	if err := samplevideo.Write(path, samplevideo.Scene{Frames: 4}); err != nil {
+		t.Fatal(err)
+	}
+	if err := samplevideo.Truncate(path, 1.5); err == nil {
+		t.Error("fraction 1.5 accepted")
+	}
+	if err := samplevideo.Truncate(path, 0.5); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestWriteRejectsUnknownCodec(t *testing.T) {
+	if err := samplevideo.Write(filepath.Join(t.TempDir(), "c.avi"), samplevideo.Scene{Frames: 2, Codec: "ZZZZ"}); err == nil {
+		t.Fatal("wrote with a codec that does not exist")
+	}
+}
