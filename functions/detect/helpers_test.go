@@ -217,4 +217,3 @@ func counter(t testing.TB, reg *prometheus.Registry, name string, labels ...stri
 	}
 	return 0
 }
-
