@@ -1,0 +1,108 @@
+package function
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Error reasons counted in edgewatch_detect_errors_total.
+const (
+	reasonNotReady     = "not_ready"
+	reasonWrongType    = "wrong_type"
+	reasonContentType  = "content_type"
+	reasonEmpty        = "empty_image"
+	reasonTooLarge     = "image_too_large"
+	reasonCorrupt      = "corrupt_image"
+	reasonBadExtension = "bad_extension"
+	reasonInference    = "inference"
+	reasonDelivery     = "delivery"
+	reasonNoSink       = "no_sink"
+	reasonEncode       = "encode"
+)
+
+// metrics are detect's Prometheus instruments.
+type metrics struct {
+	inference  *prometheus.HistogramVec
+	batchSize  prometheus.Histogram
+	forwards   prometheus.Counter
+	detections *prometheus.CounterVec
+	events     *prometheus.CounterVec
+	loadTime   prometheus.Gauge
+	errors     *prometheus.CounterVec
+	backend    *prometheus.GaugeVec
+}
+
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	m := &metrics{
+		inference: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "edgewatch_detect_inference_seconds",
+			Help:    "Time of one batched forward pass including blob building, decoding and NMS.",
+			Buckets: prometheus.ExponentialBuckets(0.002, 2, 14),
+		}, []string{"backend"}),
+		batchSize: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "edgewatch_detect_batch_size",
+			Help:    "Images per forward pass.",
+			Buckets: []float64{1, 2, 3, 4, 6, 8, 12, 16, 32, 64},
+		}),
+		forwards: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "edgewatch_detect_forward_passes_total",
+			Help: "Forward passes run for requests (the warm-up pass is not counted).",
+		}),
+		detections: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "edgewatch_detect_detections_total",
+			Help: "Objects detected, by incident class.",
+		}, []string{"class"}),
+		events: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "edgewatch_detect_events_total",
+			Help: "Detection events produced, by how they left (sink or reply).",
+		}, []string{"via"}),
+		loadTime: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "edgewatch_detect_model_load_seconds",
+			Help: "Time from Start to ready: file checks, ReadNet and the warm-up forward pass.",
+		}),
+		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "edgewatch_detect_errors_total",
+			Help: "Requests refused or failed, by reason.",
+		}, []string{"reason"}),
+		backend: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "edgewatch_detect_backend_info",
+			Help: "1 for the DNN backend and model in use.",
+		}, []string{"backend", "model"}),
+	}
+	for _, c := range []prometheus.Collector{m.inference, m.batchSize, m.forwards, m.detections, m.events, m.loadTime, m.errors, m.backend} {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+// serveMetrics serves /metrics from g on addr until ctx ends; it returns
+// the bound address (useful with port 0).
+func serveMetrics(ctx context.Context, addr string, g prometheus.Gatherer, log *slog.Logger) (string, func(), error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", nil, err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(g, promhttp.HandlerOpts{}))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("metrics server stopped", "err", err)
+		}
+	}()
+	stop := func() {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	}
+	return ln.Addr().String(), stop, nil
+}
