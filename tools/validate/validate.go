@@ -101,6 +101,20 @@ func Run(ctx context.Context, opts Options) (*report.List, error) {
 	}
 	metrics.AddKnown(exported)
 
+	// Dashboards as JSON files; a ConfigMap generated from one is not
+	// checked a second time.
+	checked := map[string]bool{}
+	for _, f := range jsonFiles {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		checked[string(data)] = true
+		for _, e := range checkDashboard(data, exported) {
+			l.Addf(opts.rel(f), "", "dashboards", "%s", e)
+		}
+	}
+
 	// Every object of every file, as written.
 	var objs []objects.Object
 	raw := map[string]bool{}
@@ -114,22 +128,11 @@ func Run(ctx context.Context, opts Options) (*report.List, error) {
 		if o.Value != nil {
 			objs = append(objs, o)
 		}
-		l.Merge(dashboardConfigMap(o, exported, opts))
-	}
-
-	// Dashboards as JSON files.
-	for _, f := range jsonFiles {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			return nil, err
-		}
-		for _, e := range checkDashboard(data, exported) {
-			l.Addf(opts.rel(f), "", "dashboards", "%s", e)
-		}
+		l.Merge(dashboardConfigMap(o, exported, checked, opts))
 	}
 
 	// Every kustomization, rendered.
-	read, err := checkBuilds(configDir, v, exported, raw, &l, opts)
+	read, err := checkBuilds(configDir, v, exported, checked, raw, &l, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -205,7 +208,7 @@ const GrafanaDashboardLabel = "grafana_dashboard"
 
 // dashboardConfigMap checks the dashboards inside a ConfigMap labelled for
 // Grafana's sidecar.
-func dashboardConfigMap(o objects.Object, exported metrics.Exported, opts Options) *report.List {
+func dashboardConfigMap(o objects.Object, exported metrics.Exported, checked map[string]bool, opts Options) *report.List {
 	var l report.List
 	cm, ok := o.Value.(*corev1.ConfigMap)
 	if !ok {
@@ -218,6 +221,9 @@ func dashboardConfigMap(o objects.Object, exported metrics.Exported, opts Option
 		l.Addf(opts.rel(o.Doc.Path), o.Doc.ID(), "dashboards", "labelled %s but holds no data", GrafanaDashboardLabel)
 	}
 	for k, data := range cm.Data {
+		if checked[data] {
+			continue
+		}
 		for _, e := range checkDashboard([]byte(data), exported) {
 			l.Addf(opts.rel(o.Doc.Path), o.Doc.ID(), "dashboards", "%s: %s", k, e)
 		}
@@ -228,7 +234,7 @@ func dashboardConfigMap(o objects.Object, exported metrics.Exported, opts Option
 // checkBuilds renders every kustomization under configDir, validates what
 // it renders (reporting only what the files as written did not already
 // show) and returns the files the builds read.
-func checkBuilds(configDir string, v *objects.Validator, exported metrics.Exported, raw map[string]bool, l *report.List, opts Options) (map[string]bool, error) {
+func checkBuilds(configDir string, v *objects.Validator, exported metrics.Exported, checked, raw map[string]bool, l *report.List, opts Options) (map[string]bool, error) {
 	roots, err := kustomize.Roots(configDir)
 	if err != nil {
 		return nil, err
@@ -264,7 +270,7 @@ func checkBuilds(configDir string, v *objects.Validator, exported metrics.Export
 					l.Addf(d.Path, d.ID(), "objects", "%v", e)
 				}
 			}
-			l.Merge(dashboardConfigMap(o, exported, opts))
+			l.Merge(dashboardConfigMap(o, exported, checked, opts))
 			if overlay {
 				for _, img := range images(o.Value) {
 					if !hasRegistry(img) {

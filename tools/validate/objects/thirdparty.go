@@ -188,8 +188,8 @@ func (m *PodMonitor) Validate() error {
 	}
 	for i, e := range m.Spec.PodMetricsEndpoints {
 		at := fmt.Sprintf("spec.podMetricsEndpoints[%d]", i)
-		if (e.Port == nil) == (e.PortNumber == nil) {
-			errs = append(errs, fmt.Errorf("%s: set exactly one of port and portNumber", at))
+		if e.Port != nil && e.PortNumber != nil {
+			errs = append(errs, fmt.Errorf("%s: set at most one of port and portNumber", at))
 		}
 		errs = append(errs, endpointChecks(at, e.Scheme, e.Interval, e.ScrapeTimeout, e.Relabelings, e.MetricRelabelings)...)
 	}
