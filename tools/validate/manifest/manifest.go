@@ -17,6 +17,7 @@ import (
 	"strings"
 
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	kjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
 )
 
@@ -163,6 +164,16 @@ func isBlank(doc []byte) bool {
 // DecodeStrict decodes a YAML document into out and fails on any field out's
 // type does not have and on duplicate keys, as a Kubernetes API server does
 // with strict field validation.
+// Field names are case-sensitive, and an unknown field is reported with its
+// path, e.g. unknown field "spec.template.spec.containerConcurency".
 func DecodeStrict(doc []byte, out any) error {
-	return yaml.UnmarshalStrict(doc, out)
+	j, err := yaml.YAMLToJSONStrict(doc)
+	if err != nil {
+		return err
+	}
+	strict, err := kjson.UnmarshalStrict(j, out)
+	if err != nil {
+		return err
+	}
+	return errors.Join(strict...)
 }
