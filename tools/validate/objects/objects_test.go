@@ -106,11 +106,11 @@ func TestThirdPartyMirrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	cases := map[string]string{
-		"apiVersion: eventing.knative.dev/v1alpha1\nkind: RabbitmqBrokerConfig\nmetadata: {name: c}\nspec: {queueType: quorum}\n": "rabbitmqClusterReference is required",
-		"apiVersion: eventing.knative.dev/v1alpha1\nkind: RabbitmqBrokerConfig\nmetadata: {name: c}\nspec: {rabbitmqClusterReference: {name: r}, queueType: stream}\n": "must be quorum or classic",
-		"apiVersion: rabbitmq.com/v1beta1\nkind: RabbitmqCluster\nmetadata: {name: r}\nspec: {replicas: 1, rabbitmq: {additionalConfig: \"not config\"}}\n":      "not a rabbitmq.conf",
-		"apiVersion: monitoring.coreos.com/v1\nkind: PodMonitor\nmetadata: {name: p}\nspec: {selector: {}, podMetricsEndpoints: [{port: m}]}\n":                 "selector is empty",
-		"apiVersion: monitoring.coreos.com/v1\nkind: PodMonitor\nmetadata: {name: p}\nspec: {selector: {matchLabels: {a: b}}, podMetricsEndpoints: [{port: m, interval: 15 s}]}\n": "not a Prometheus duration",
+		"apiVersion: eventing.knative.dev/v1alpha1\nkind: RabbitmqBrokerConfig\nmetadata: {name: c}\nspec: {queueType: quorum}\n":                                                             "rabbitmqClusterReference is required",
+		"apiVersion: eventing.knative.dev/v1alpha1\nkind: RabbitmqBrokerConfig\nmetadata: {name: c}\nspec: {rabbitmqClusterReference: {name: r}, queueType: stream}\n":                        "must be quorum or classic",
+		"apiVersion: rabbitmq.com/v1beta1\nkind: RabbitmqCluster\nmetadata: {name: r}\nspec: {replicas: 1, rabbitmq: {additionalConfig: \"not config\"}}\n":                                   "not a rabbitmq.conf",
+		"apiVersion: monitoring.coreos.com/v1\nkind: PodMonitor\nmetadata: {name: p}\nspec: {selector: {}, podMetricsEndpoints: [{port: m}]}\n":                                               "selector is empty",
+		"apiVersion: monitoring.coreos.com/v1\nkind: PodMonitor\nmetadata: {name: p}\nspec: {selector: {matchLabels: {a: b}}, podMetricsEndpoints: [{port: m, interval: 15 s}]}\n":            "not a Prometheus duration",
 		"apiVersion: monitoring.coreos.com/v1\nkind: ServiceMonitor\nmetadata: {name: s}\nspec: {selector: {matchLabels: {a: b}}, endpoints: [{port: m, relabelings: [{action: rename}]}]}\n": "unknown action",
 	}
 	for doc, want := range cases {
