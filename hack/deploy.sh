@@ -68,10 +68,10 @@ mkdir -p "${work}/deploy/release"
   echo "resources: [../${overlay}]"
   echo "images:"
   for name in "${docker_functions[@]}" "${func_functions[@]}"; do
-    echo "  - {name: edgewatch/${name}, newName: ${REGISTRY}/${name}, newTag: \"${TAG}\"}"
+    echo "  - {name: ghcr.io/edgewatch/${name}, newName: ${REGISTRY}/${name}, newTag: \"${TAG}\"}"
   done
 } >"${work}/deploy/release/kustomization.yaml"
-# The overlay's own images: entries already renamed edgewatch/<name>; pin those names too.
+# An overlay's own images: entries (dev) rename ghcr.io/edgewatch/<name>; pin those names too.
 for name in "${docker_functions[@]}" "${func_functions[@]}"; do
   grep -o "newName: .*/${name}$" "${work}/deploy/${overlay}/kustomization.yaml" 2>/dev/null | sed 's/newName: //' |
     while read -r renamed; do

@@ -53,8 +53,9 @@ var obviouslyFake = regexp.MustCompile(`(?i)example|fake|dummy|placeholder|not-?
 // placeholder matches a value that is filled in at deploy time.
 var placeholder = regexp.MustCompile(`^(\$\{[A-Za-z_][A-Za-z0-9_]*\}|\$\([A-Za-z_][A-Za-z0-9_]*\)|\$[A-Za-z_][A-Za-z0-9_]*|%[sv])$`)
 
-// secretEnvName is an environment variable name that holds a credential.
-var secretEnvName = regexp.MustCompile(`(?i)(password|passwd|secret|token|api_?key|credential|private_?key|webhook_?url)`)
+// secretEnvName is an environment variable name that holds a credential:
+// one ending in PASSWORD, SECRET, TOKEN, API_KEY, ... (VLM_MAX_TOKENS does not).
+var secretEnvName = regexp.MustCompile(`(?i)(^|_)(password|passwd|pass|secret|token|api_?key|access_?key|credentials?|private_?key)$`)
 
 // Scanner scans files for secrets.
 type Scanner struct {

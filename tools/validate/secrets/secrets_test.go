@@ -67,6 +67,7 @@ spec:
           env:
             - {name: API_KEY, value: ` + password + `}
             - {name: LOG_LEVEL, value: debug}
+            - {name: VLM_MAX_TOKENS, value: "160"}
             - {name: DB_PASSWORD, valueFrom: {secretKeyRef: {name: s, key: k}}}
             - {name: WEBHOOK_TOKEN, value: "${WEBHOOK_TOKEN}"}
 `
