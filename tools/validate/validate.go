@@ -132,11 +132,14 @@ func Run(ctx context.Context, opts Options) (*report.List, error) {
 	}
 
 	// Every kustomization, rendered.
-	read, err := checkBuilds(configDir, v, exported, checked, raw, &l, opts)
+	read, built, err := checkBuilds(configDir, v, exported, checked, raw, &l, opts)
 	if err != nil {
 		return nil, err
 	}
-	checkDeployed(docs, read, &l, opts)
+	if built {
+		// Which files are deployed is known only when every build worked.
+		checkDeployed(docs, read, &l, opts)
+	}
 
 	// The event contract.
 	c, err := contract.Load(opts.abs(opts.ContractFile))
@@ -233,17 +236,18 @@ func dashboardConfigMap(o objects.Object, exported metrics.Exported, checked map
 
 // checkBuilds renders every kustomization under configDir, validates what
 // it renders (reporting only what the files as written did not already
-// show) and returns the files the builds read.
-func checkBuilds(configDir string, v *objects.Validator, exported metrics.Exported, checked, raw map[string]bool, l *report.List, opts Options) (map[string]bool, error) {
+// show). It returns the files the builds read and whether every build
+// worked.
+func checkBuilds(configDir string, v *objects.Validator, exported metrics.Exported, checked, raw map[string]bool, l *report.List, opts Options) (map[string]bool, bool, error) {
 	roots, err := kustomize.Roots(configDir)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	deployDir := opts.abs(opts.DeployDir)
 	var overlays []string
 	if st, err := os.Stat(deployDir); err == nil && st.IsDir() {
 		if overlays, err = kustomize.Roots(deployDir); err != nil {
-			return nil, err
+			return nil, false, err
 		}
 	}
 	isOverlay := map[string]bool{}
@@ -252,10 +256,23 @@ func checkBuilds(configDir string, v *objects.Validator, exported metrics.Export
 	}
 	roots = append(roots, overlays...)
 	read := map[string]bool{}
+	built := true
 	for _, root := range roots {
+		missing, err := kustomize.Missing(root)
+		if err != nil {
+			return nil, false, err
+		}
+		if len(missing) > 0 {
+			for _, m := range missing {
+				l.Addf(opts.rel(root), "", "kustomize", "resources/components entry %q does not exist", m)
+			}
+			built = false
+			continue
+		}
 		b, err := kustomize.Run(root)
 		if err != nil {
 			l.Addf(opts.rel(root), "", "kustomize", "%v", err)
+			built = false
 			continue
 		}
 		for _, f := range b.Read {
@@ -280,7 +297,7 @@ func checkBuilds(configDir string, v *objects.Validator, exported metrics.Export
 			}
 		}
 	}
-	return read, nil
+	return read, built, nil
 }
 
 // checkDeployed reports manifest files no kustomization deploys. Patches of

@@ -6,12 +6,15 @@ package kustomize
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
+	"sigs.k8s.io/yaml"
 
 	"github.com/edgewatch/edgewatch/tools/validate/manifest"
 )
@@ -89,4 +92,46 @@ func Run(dir string) (Build, error) {
 	}
 	sort.Strings(b.Read)
 	return b, nil
+}
+
+// Missing returns the local resources and components a kustomization in dir
+// names that do not exist, so that a missing file is reported plainly
+// rather than through kustomize's accumulation error.
+func Missing(dir string) ([]string, error) {
+	var path string
+	for _, n := range manifest.KustomizationFileNames {
+		if p := filepath.Join(dir, n); fileExists(p) {
+			path = p
+			break
+		}
+	}
+	if path == "" {
+		return nil, fmt.Errorf("%s: no kustomization file", dir)
+	}
+	docs, err := manifest.ReadFile(path)
+	if err != nil || len(docs) == 0 {
+		return nil, err
+	}
+	var k struct {
+		Resources  []string `json:"resources"`
+		Components []string `json:"components"`
+	}
+	if err := yaml.Unmarshal(docs[0].YAML, &k); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	var missing []string
+	for _, r := range append(k.Resources, k.Components...) {
+		if strings.Contains(r, "://") || strings.HasPrefix(r, "github.com/") {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(dir, r)); err != nil {
+			missing = append(missing, r)
+		}
+	}
+	return missing, nil
+}
+
+func fileExists(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && !st.IsDir()
 }

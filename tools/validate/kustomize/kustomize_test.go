@@ -57,3 +57,19 @@ func TestRunReportsBrokenBuilds(t *testing.T) {
 		t.Errorf("err = %v, want one naming missing.yaml", err)
 	}
 }
+
+func TestMissing(t *testing.T) {
+	root := t.TempDir()
+	writeFiles(t, root, map[string]string{
+		"kustomization.yaml":     "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [a.yaml, gone.yaml, sub, https://example.com/x.yaml]\ncomponents: [../nowhere]\n",
+		"a.yaml":                 "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n",
+		"sub/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n",
+	})
+	got, err := Missing(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got, []string{"gone.yaml", "../nowhere"}) {
+		t.Errorf("Missing = %v", got)
+	}
+}
