@@ -41,7 +41,9 @@ func TestKnativeInstrumentsMatchSource(t *testing.T) {
 		if _, ok := dirs[in.Module]; ok {
 			continue
 		}
-		out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", in.Module).Output()
+		cmd := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", in.Module)
+		cmd.Env = append(os.Environ(), "GOWORK=off") // this module is outside go.work
+		out, err := cmd.Output()
 		if err != nil {
 			t.Fatalf("go list %s: %v", in.Module, err)
 		}
