@@ -143,7 +143,11 @@ func (v *Validator) Validate(doc manifest.Document) (Object, []error) {
 		o.SetDefaults(v.ctx)
 		if fe := o.Validate(v.ctx).Filter(apis.ErrorLevel); fe != nil {
 			for _, e := range fe.WrappedErrors() {
-				errs = append(errs, fmt.Errorf("knative: %w", e))
+				err := fmt.Errorf("knative: %w", e)
+				if _, ok := o.(*servingv1.Service); ok && strings.Contains(e.Message, "must not set the field(s)") {
+					err = fmt.Errorf("%w (a field behind a config-features flag: enable it in the cluster's knative-serving/config-features patch if it is meant)", err)
+				}
+				errs = append(errs, err)
 			}
 		}
 	case selfValidating:
