@@ -60,6 +60,7 @@ type recordingFS struct {
 	read map[string]bool
 }
 
+// ReadFile notes the absolute path and reads the file.
 func (r *recordingFS) ReadFile(path string) ([]byte, error) {
 	r.mu.Lock()
 	if abs, err := filepath.Abs(path); err == nil {
