@@ -76,11 +76,16 @@ type RabbitmqClusterSpec struct {
 	Service          *struct {
 		Type           corev1.ServiceType     `json:"type,omitempty"`
 		Annotations    map[string]string      `json:"annotations,omitempty"`
+		Labels         map[string]string      `json:"labels,omitempty"`
 		IPFamilyPolicy *corev1.IPFamilyPolicy `json:"ipFamilyPolicy,omitempty"`
 	} `json:"service,omitempty"`
 	Persistence *struct {
 		StorageClassName *string            `json:"storageClassName,omitempty"`
 		Storage          *resource.Quantity `json:"storage,omitempty"`
+		EmptyDir         *struct {
+			Medium    corev1.StorageMedium `json:"medium,omitempty"`
+			SizeLimit *resource.Quantity   `json:"sizeLimit,omitempty"`
+		} `json:"emptyDir,omitempty"`
 	} `json:"persistence,omitempty"`
 	Resources   *corev1.ResourceRequirements `json:"resources,omitempty"`
 	Affinity    *corev1.Affinity             `json:"affinity,omitempty"`
@@ -129,6 +134,10 @@ func (c *RabbitmqCluster) Validate() error {
 	return errors.Join(errs...)
 }
 
+// The Prometheus Operator mirrors below hold the fields of monitoring.coreos.com/v1
+// that scrape configurations commonly set; a field missing here is reported as
+// unknown, and belongs here if the operator's CRD has it.
+
 // RelabelConfig mirrors the Prometheus Operator's RelabelConfig.
 type RelabelConfig struct {
 	SourceLabels []string `json:"sourceLabels,omitempty"`
@@ -146,18 +155,36 @@ type NamespaceSelector struct {
 	MatchNames []string `json:"matchNames,omitempty"`
 }
 
+// HTTPEndpoint holds the scrape settings PodMonitor and ServiceMonitor
+// endpoints share. Authentication and TLS blocks are kept as free-form
+// objects: their contents reference Secrets and are the operator's to check.
+type HTTPEndpoint struct {
+	Path                     string              `json:"path,omitempty"`
+	Scheme                   string              `json:"scheme,omitempty"`
+	Params                   map[string][]string `json:"params,omitempty"`
+	Interval                 string              `json:"interval,omitempty"`
+	ScrapeTimeout            string              `json:"scrapeTimeout,omitempty"`
+	HonorLabels              bool                `json:"honorLabels,omitempty"`
+	HonorTimestamps          *bool               `json:"honorTimestamps,omitempty"`
+	TrackTimestampsStaleness *bool               `json:"trackTimestampsStaleness,omitempty"`
+	TLSConfig                map[string]any      `json:"tlsConfig,omitempty"`
+	BearerTokenSecret        map[string]any      `json:"bearerTokenSecret,omitempty"`
+	BasicAuth                map[string]any      `json:"basicAuth,omitempty"`
+	OAuth2                   map[string]any      `json:"oauth2,omitempty"`
+	Authorization            map[string]any      `json:"authorization,omitempty"`
+	ProxyURL                 *string             `json:"proxyUrl,omitempty"`
+	FollowRedirects          *bool               `json:"followRedirects,omitempty"`
+	EnableHTTP2              *bool               `json:"enableHttp2,omitempty"`
+	Relabelings              []RelabelConfig     `json:"relabelings,omitempty"`
+	MetricRelabelings        []RelabelConfig     `json:"metricRelabelings,omitempty"`
+}
+
 // PodMetricsEndpoint mirrors one entry of a PodMonitor's podMetricsEndpoints.
 type PodMetricsEndpoint struct {
-	Port              *string         `json:"port,omitempty"`
-	PortNumber        *int32          `json:"portNumber,omitempty"`
-	Path              string          `json:"path,omitempty"`
-	Scheme            string          `json:"scheme,omitempty"`
-	Interval          string          `json:"interval,omitempty"`
-	ScrapeTimeout     string          `json:"scrapeTimeout,omitempty"`
-	HonorLabels       bool            `json:"honorLabels,omitempty"`
-	HonorTimestamps   *bool           `json:"honorTimestamps,omitempty"`
-	Relabelings       []RelabelConfig `json:"relabelings,omitempty"`
-	MetricRelabelings []RelabelConfig `json:"metricRelabelings,omitempty"`
+	Port          *string `json:"port,omitempty"`
+	PortNumber    *int32  `json:"portNumber,omitempty"`
+	FilterRunning *bool   `json:"filterRunning,omitempty"`
+	HTTPEndpoint  `json:",inline"`
 }
 
 // PodMonitor mirrors monitoring.coreos.com/v1 PodMonitor.
@@ -171,6 +198,10 @@ type PodMonitor struct {
 		Selector            metav1.LabelSelector `json:"selector"`
 		NamespaceSelector   *NamespaceSelector   `json:"namespaceSelector,omitempty"`
 		SampleLimit         *uint64              `json:"sampleLimit,omitempty"`
+		TargetLimit         *uint64              `json:"targetLimit,omitempty"`
+		LabelLimit          *uint64              `json:"labelLimit,omitempty"`
+		AttachMetadata      map[string]any       `json:"attachMetadata,omitempty"`
+		ScrapeClass         *string              `json:"scrapeClass,omitempty"`
 	} `json:"spec"`
 }
 
@@ -198,15 +229,8 @@ func (m *PodMonitor) Validate() error {
 
 // Endpoint mirrors one entry of a ServiceMonitor's endpoints.
 type Endpoint struct {
-	Port              string          `json:"port,omitempty"`
-	Path              string          `json:"path,omitempty"`
-	Scheme            string          `json:"scheme,omitempty"`
-	Interval          string          `json:"interval,omitempty"`
-	ScrapeTimeout     string          `json:"scrapeTimeout,omitempty"`
-	HonorLabels       bool            `json:"honorLabels,omitempty"`
-	HonorTimestamps   *bool           `json:"honorTimestamps,omitempty"`
-	Relabelings       []RelabelConfig `json:"relabelings,omitempty"`
-	MetricRelabelings []RelabelConfig `json:"metricRelabelings,omitempty"`
+	Port         string `json:"port,omitempty"`
+	HTTPEndpoint `json:",inline"`
 }
 
 // ServiceMonitor mirrors monitoring.coreos.com/v1 ServiceMonitor.
@@ -221,6 +245,10 @@ type ServiceMonitor struct {
 		Selector          metav1.LabelSelector `json:"selector"`
 		NamespaceSelector *NamespaceSelector   `json:"namespaceSelector,omitempty"`
 		SampleLimit       *uint64              `json:"sampleLimit,omitempty"`
+		TargetLimit       *uint64              `json:"targetLimit,omitempty"`
+		LabelLimit        *uint64              `json:"labelLimit,omitempty"`
+		AttachMetadata    map[string]any       `json:"attachMetadata,omitempty"`
+		ScrapeClass       *string              `json:"scrapeClass,omitempty"`
 	} `json:"spec"`
 }
 
