@@ -30,6 +30,7 @@ type RabbitmqBrokerConfig struct {
 type RabbitmqBrokerConfigSpec struct {
 	RabbitmqClusterReference *RabbitmqClusterReference `json:"rabbitmqClusterReference,omitempty"`
 	QueueType                string                    `json:"queueType,omitempty"`
+	Vhost                    string                    `json:"vhost,omitempty"`
 }
 
 // RabbitmqClusterReference names an operator-managed RabbitmqCluster or a
