@@ -1,0 +1,123 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/edgewatch/edgewatch/internal/broker"
+	"github.com/edgewatch/edgewatch/internal/triggers"
+)
+
+// brokerOptions configure the local broker.
+type brokerOptions struct {
+	addr        string
+	amqpURL     string
+	uid         string
+	triggersDir string
+	services    map[string]string
+}
+
+// localBroker is a running broker and its ingress server.
+type localBroker struct {
+	b    *broker.Broker
+	srv  *http.Server
+	url  string
+	done chan error
+}
+
+// startBroker loads the Trigger manifests, starts the broker's dispatchers
+// and serves its ingress; it returns once RabbitMQ topology is declared.
+func startBroker(ctx context.Context, log *slog.Logger, reg prometheus.Registerer, o brokerOptions) (*localBroker, error) {
+	ts, err := triggers.LoadDir(o.triggersDir)
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", o.addr)
+	if err != nil {
+		return nil, fmt.Errorf("broker ingress: %w", err)
+	}
+	ingressURL := "http://" + ln.Addr().String() + "/"
+	b, err := broker.New(broker.Config{
+		AMQPURL:    o.amqpURL,
+		Namespace:  "edgewatch",
+		Name:       "default",
+		UID:        o.uid,
+		IngressURL: ingressURL,
+		Triggers:   ts,
+		Resolver:   triggers.NewStaticResolver(o.services),
+		Logger:     log.With("component", "broker"),
+		Registerer: reg,
+	})
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	lb := &localBroker{b: b, url: ingressURL, done: make(chan error, 1),
+		srv: &http.Server{Handler: b.Ingress(), ReadHeaderTimeout: 10 * time.Second}}
+	go func() { lb.done <- b.Run(ctx) }()
+	go func() { _ = lb.srv.Serve(ln) }()
+	select {
+	case <-b.Ready():
+	case err := <-lb.done:
+		lb.srv.Close()
+		return nil, fmt.Errorf("broker: %w", err)
+	case <-time.After(60 * time.Second):
+		lb.srv.Close()
+		return nil, errors.New("broker: RabbitMQ topology not declared within 60 s (is RabbitMQ running? make deps)")
+	}
+	names := make([]string, 0, len(ts))
+	for _, t := range ts {
+		names = append(names, t.Name)
+	}
+	log.Info("broker ready", "ingress", ingressURL, "exchange", b.ExchangeName(), "triggers", strings.Join(names, ","))
+	return lb, nil
+}
+
+// stop waits for the broker's dispatchers (their context must be done) and
+// closes the ingress.
+func (lb *localBroker) stop() error {
+	err := <-lb.done
+	_ = lb.srv.Close()
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}
+
+// runBroker runs the broker alone, with subscribers given on the command
+// line as NAME=URL.
+func runBroker(ctx context.Context, log *slog.Logger, args []string) error {
+	fs := flag.NewFlagSet("broker", flag.ContinueOnError)
+	o := brokerOptions{services: map[string]string{}}
+	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "ingress address")
+	fs.StringVar(&o.amqpURL, "rabbitmq-url", envOr("RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/"), "RabbitMQ URL")
+	fs.StringVar(&o.uid, "uid", "local", "suffix of every RabbitMQ object name (Knative's broker UID)")
+	fs.StringVar(&o.triggersDir, "triggers", "config/triggers", "directory of Trigger manifests")
+	fs.Func("service", "a Trigger subscriber's local address, NAME=URL (repeatable)", func(s string) error {
+		name, u, ok := strings.Cut(s, "=")
+		if !ok {
+			return fmt.Errorf("want NAME=URL, got %q", s)
+		}
+		o.services[name] = u
+		return nil
+	})
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	reg := newRegistry()
+	lb, err := startBroker(ctx, log, reg, o)
+	if err != nil {
+		return err
+	}
+	<-ctx.Done()
+	return lb.stop()
+}
