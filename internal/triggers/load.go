@@ -67,7 +67,9 @@ type deliveryDoc struct {
 }
 
 // LoadDir reads every *.yaml and *.yml file of dir, in name order, and
-// returns their Triggers. Trigger names must be unique per namespace.
+// returns their Triggers. Trigger names must be unique per namespace. The
+// directory's kustomization file, which lists the Triggers for kustomize,
+// is not a Trigger and is skipped.
 func LoadDir(dir string) ([]Trigger, error) {
 	var files []string
 	for _, pat := range []string{"*.yaml", "*.yml"} {
@@ -75,7 +77,11 @@ func LoadDir(dir string) ([]Trigger, error) {
 		if err != nil {
 			return nil, err
 		}
-		files = append(files, m...)
+		for _, f := range m {
+			if !isKustomization(f) {
+				files = append(files, f)
+			}
+		}
 	}
 	sort.Strings(files)
 	if len(files) == 0 {
@@ -98,6 +104,15 @@ func LoadDir(dir string) ([]Trigger, error) {
 		}
 	}
 	return all, nil
+}
+
+// isKustomization reports whether path is a kustomize kustomization file.
+func isKustomization(path string) bool {
+	switch filepath.Base(path) {
+	case "kustomization.yaml", "kustomization.yml", "Kustomization":
+		return true
+	}
+	return false
 }
 
 // LoadFile reads one YAML file holding one or more Trigger documents
