@@ -33,6 +33,15 @@ test: deps ## Set up and run every test of every module against the local Rabbit
 	$(GO) vet $(MODULES)
 	$(GO) test $(TEST_FLAGS) $(MODULES)
 	$(GO) test $(TEST_FLAGS) -tags matprofile $(GOCV_MODULES)
+	bash hack/validate.sh test
+
+.PHONY: validate
+validate: ## Report every problem of the deployment tree (config/, deploy/) against Knative's own validation.
+	bash hack/validate.sh report
+
+.PHONY: parity
+parity: deps ## Compare the local broker with eventing-rabbitmq v0.48.0's own dispatcher on RabbitMQ (heavy build).
+	cd internal/broker/parity && GOWORK=off GONOSUMDB=knative.dev/eventing $(GO) test -count=1 .
 
 .PHONY: bench
 bench: deps ## Run the benchmarks and print one table of ratios against their baselines.

@@ -78,7 +78,7 @@ func TestBackoffDoublesUpToTheCap(t *testing.T) {
 }
 
 func TestRedactHidesThePassword(t *testing.T) {
-	url := "amqp://user:s3cret@host:5672/"
+	url := "amqp://user:fake-s3cret@host:5672/"
 	if got := redact(errString("dial "+url+": refused"), url); got != "dial amqp://user:***@host:5672/: refused" {
 		t.Errorf("redact = %q", got)
 	}

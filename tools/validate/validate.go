@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sigs.k8s.io/yaml"
 	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -170,8 +171,17 @@ func readTree(dir string, l *report.List, opts Options) ([]manifest.Document, []
 	if err != nil {
 		return nil, nil, err
 	}
+	inputs, err := generatorInputs(files)
+	if err != nil {
+		return nil, nil, err
+	}
 	var docs []manifest.Document
 	for _, f := range files {
+		if inputs[f] {
+			// A file a configMapGenerator or secretGenerator turns into an
+			// object's data (a camera list, say) is data, not an object.
+			continue
+		}
 		ds, err := manifest.ReadFile(f)
 		if err != nil {
 			l.Addf(opts.rel(f), "", "yaml", "%v", err)
@@ -199,6 +209,47 @@ func readTree(dir string, l *report.List, opts Options) ([]manifest.Document, []
 		return err
 	})
 	return docs, jsonFiles, err
+}
+
+// generatorInputs returns the files that the kustomizations among files
+// name as configMapGenerator or secretGenerator inputs.
+func generatorInputs(files []string) (map[string]bool, error) {
+	inputs := map[string]bool{}
+	for _, f := range files {
+		if !manifest.IsKustomizationFile(f) {
+			continue
+		}
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		var k struct {
+			ConfigMapGenerator []struct {
+				Files []string `json:"files"`
+			} `json:"configMapGenerator"`
+			SecretGenerator []struct {
+				Files []string `json:"files"`
+			} `json:"secretGenerator"`
+		}
+		if err := yaml.Unmarshal(data, &k); err != nil {
+			continue // reported when the kustomization is built
+		}
+		var names []string
+		for _, g := range k.ConfigMapGenerator {
+			names = append(names, g.Files...)
+		}
+		for _, g := range k.SecretGenerator {
+			names = append(names, g.Files...)
+		}
+		for _, n := range names {
+			// An entry is PATH or KEY=PATH.
+			if _, p, ok := strings.Cut(n, "="); ok {
+				n = p
+			}
+			inputs[filepath.Join(filepath.Dir(f), filepath.FromSlash(n))] = true
+		}
+	}
+	return inputs, nil
 }
 
 func checkDashboard(data []byte, exported metrics.Exported) []error {

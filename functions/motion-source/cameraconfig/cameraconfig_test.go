@@ -26,12 +26,12 @@ cameras:
     loop: true
     cooldown: 2
 `
-	cams, err := cameraconfig.Parse([]byte(doc), map[string]string{"GATE_PW": "s3cret"})
+	cams, err := cameraconfig.Parse([]byte(doc), map[string]string{"GATE_PW": "fake-s3cret"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	g := cams[0]
-	if g.URL != "rtsp://admin:s3cret@10.0.0.5:554/stream1" || len(g.Secrets) != 1 || g.Secrets[0] != "s3cret" {
+	if g.URL != "rtsp://admin:fake-s3cret@10.0.0.5:554/stream1" || len(g.Secrets) != 1 || g.Secrets[0] != "fake-s3cret" {
 		t.Errorf("expansion: %q %v", g.URL, g.Secrets)
 	}
 	if g.Transport != "udp" || g.Location.Lat != 37.5 || g.FPS != 4 || time.Duration(g.Cooldown) != 1500*time.Millisecond {
@@ -46,7 +46,7 @@ cameras:
 	if c := cams[1]; !c.Loop || !c.IsRealtime() || time.Duration(c.Cooldown) != 2*time.Second || c.Regions(320).MinSize != 320 {
 		t.Errorf("clip: %+v", c)
 	}
-	if strings.Contains(g.String(), "s3cret") {
+	if strings.Contains(g.String(), "fake-s3cret") {
 		t.Error("String shows the password")
 	}
 }

@@ -48,7 +48,7 @@ var tokenPatterns = []struct {
 var urlCredentials = regexp.MustCompile(`\b[a-zA-Z][a-zA-Z0-9+.-]*://([^\s:/@"'` + "`" + `]+):([^\s@/"'` + "`" + `]+)@([^\s/:?#"'` + "`" + `]+)`)
 
 // obviouslyFake marks values that only examples and tests use.
-var obviouslyFake = regexp.MustCompile(`(?i)example|fake|dummy|placeholder|not-?a-?real|xxxx|redacted|^(password|passwd|pass|secret|pw)$`)
+var obviouslyFake = regexp.MustCompile(`(?i)example|fake|dummy|placeholder|not-?a-?real|xxxx|redacted|^\*+$|^(password|passwd|pass|secret|pw)$`)
 
 // placeholder matches a value that is filled in at deploy time.
 var placeholder = regexp.MustCompile(`^(\$\{[A-Za-z_][A-Za-z0-9_]*\}|\$\([A-Za-z_][A-Za-z0-9_]*\)|\$[A-Za-z_][A-Za-z0-9_]*|%[sv])$`)
