@@ -5,7 +5,10 @@ import (
 	"strings"
 	"testing"
 
+	alert "github.com/edgewatch/edgewatch/functions/alert"
 	caption "github.com/edgewatch/edgewatch/functions/caption"
+	detect "github.com/edgewatch/edgewatch/functions/detect"
+	motionsource "github.com/edgewatch/edgewatch/functions/motion-source"
 )
 
 // The function modules cannot import this package, so each keeps a copy of
@@ -20,6 +23,65 @@ func TestCaptionCopyOfContract(t *testing.T) {
 	same(t, "ContentTypeJSON", caption.ContentTypeJSON, ContentTypeJSON)
 	same(t, "CameraSource", caption.CameraSource("cam-1"), CameraSource("cam-1"))
 	sameJSONShape(t, reflect.TypeFor[caption.Caption](), reflect.TypeFor[Caption]())
+}
+
+func TestMotionSourceCopyOfContract(t *testing.T) {
+	same(t, "TypeMotionDetected", motionsource.TypeMotionDetected, TypeMotionDetected)
+	same(t, "ExtCamera", motionsource.ExtCamera, ExtCamera)
+	same(t, "ExtRegionX", motionsource.ExtRegionX, ExtRegionX)
+	same(t, "ExtRegionY", motionsource.ExtRegionY, ExtRegionY)
+	same(t, "ExtRegionW", motionsource.ExtRegionW, ExtRegionW)
+	same(t, "ExtRegionH", motionsource.ExtRegionH, ExtRegionH)
+	same(t, "ExtFrameWidth", motionsource.ExtFrameWidth, ExtFrameWidth)
+	same(t, "ExtFrameHeight", motionsource.ExtFrameHeight, ExtFrameHeight)
+	same(t, "ExtLat", motionsource.ExtLat, ExtLat)
+	same(t, "ExtLon", motionsource.ExtLon, ExtLon)
+	same(t, "ContentTypeJPEG", motionsource.ContentTypeJPEG, ContentTypeJPEG)
+	same(t, "CameraSource", motionsource.CameraSource("cam-1"), CameraSource("cam-1"))
+}
+
+func TestDetectCopyOfContract(t *testing.T) {
+	same(t, "TypeMotionDetected", detect.TypeMotionDetected, TypeMotionDetected)
+	same(t, "DetectionTypePrefix", detect.DetectionTypePrefix, DetectionTypePrefix)
+	for _, c := range Classes {
+		same(t, "DetectionType("+c+")", detect.DetectionType(c), DetectionType(c))
+	}
+	if got := detect.Classes(); !reflect.DeepEqual(got, Classes) {
+		t.Errorf("Classes: copy says %v, contract says %v", got, Classes)
+	}
+	same(t, "ExtCamera", detect.ExtCamera, ExtCamera)
+	same(t, "ExtClass", detect.ExtClass, ExtClass)
+	same(t, "ExtRegionX", detect.ExtRegionX, ExtRegionX)
+	same(t, "ExtRegionY", detect.ExtRegionY, ExtRegionY)
+	same(t, "ExtRegionW", detect.ExtRegionW, ExtRegionW)
+	same(t, "ExtRegionH", detect.ExtRegionH, ExtRegionH)
+	same(t, "ExtFrameWidth", detect.ExtFrameWidth, ExtFrameWidth)
+	same(t, "ExtFrameHeight", detect.ExtFrameHeight, ExtFrameHeight)
+	same(t, "ExtLat", detect.ExtLat, ExtLat)
+	same(t, "ExtLon", detect.ExtLon, ExtLon)
+	same(t, "ContentTypeJPEG", detect.ContentTypeJPEG, ContentTypeJPEG)
+	same(t, "ContentTypeJSON", detect.ContentTypeJSON, ContentTypeJSON)
+	same(t, "CameraSource", detect.CameraSource("cam-1"), CameraSource("cam-1"))
+	sameJSONShape(t, reflect.TypeFor[detect.Detection](), reflect.TypeFor[Detection]())
+}
+
+func TestAlertCopyOfContract(t *testing.T) {
+	same(t, "TypeMotionDetected", alert.TypeMotionDetected, TypeMotionDetected)
+	same(t, "TypeDetectionAccident", alert.TypeDetectionAccident, TypeDetectionAccident)
+	same(t, "TypeDetectionFire", alert.TypeDetectionFire, TypeDetectionFire)
+	same(t, "TypeDetectionGun", alert.TypeDetectionGun, TypeDetectionGun)
+	same(t, "TypeDetectionKnife", alert.TypeDetectionKnife, TypeDetectionKnife)
+	same(t, "TypeIncidentOpened", alert.TypeIncidentOpened, TypeIncidentOpened)
+	same(t, "TypeCaptionCreated", alert.TypeCaptionCreated, TypeCaptionCreated)
+	same(t, "DetectionTypePrefix", alert.DetectionTypePrefix, DetectionTypePrefix)
+	same(t, "ExtCamera", alert.ExtCamera, ExtCamera)
+	same(t, "ExtClass", alert.ExtClass, ExtClass)
+	same(t, "ExtIncident", alert.ExtIncident, ExtIncident)
+	same(t, "ExtErrorDest", alert.ExtErrorDest, ExtErrorDest)
+	same(t, "ExtErrorCode", alert.ExtErrorCode, ExtErrorCode)
+	same(t, "ExtErrorData", alert.ExtErrorData, ExtErrorData)
+	same(t, "ContentTypeJSON", alert.ContentTypeJSON, ContentTypeJSON)
+	same(t, "CameraSource", alert.CameraSource("cam-1"), CameraSource("cam-1"))
 }
 
 func same(t *testing.T, name, copy, canonical string) {
