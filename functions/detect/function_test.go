@@ -84,6 +84,21 @@ func TestPatternImageYieldsDetectionEventsAtTheSink(t *testing.T) {
 	}
 }
 
+func TestDownscaledCropMapsBackToTheFrame(t *testing.T) {
+	f, _ := startDetect(t, patternConfig(t, nil))
+	// The 208-px JPEG stands for a 416-px region at (100, 50): crop pixels are worth 2 frame pixels.
+	img := patternJPEG(t, 208, 208, square{image.Rect(32, 48, 48, 64), green})
+	ext := map[string]any{ExtRegionX: "100", ExtRegionY: "50", ExtRegionW: "416", ExtRegionH: "416"}
+	reply, err := f.Handle(context.Background(), motionEvent(t, "m-s", img, ext))
+	if err != nil || reply == nil {
+		t.Fatalf("Handle = %v, %v", reply, err)
+	}
+	d := validate(t, detectionSchema(t), *reply)
+	if d.Box != (Box{X: 164, Y: 146, W: 32, H: 32}) || d.Frame != (Frame{Width: 516, Height: 466}) {
+		t.Fatalf("box %+v frame %+v", d.Box, d.Frame)
+	}
+}
+
 func TestRedeliveryProducesTheSameEventIDs(t *testing.T) {
 	snk := newSink(t, 0)
 	f, _ := startDetect(t, patternConfig(t, map[string]string{"K_SINK": snk.URL}))

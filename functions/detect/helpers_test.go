@@ -25,7 +25,7 @@ import (
 	"github.com/edgewatch/edgewatch/functions/detect/darknet"
 )
 
-// testLogger discards logs unless the test fails.
+// testLogger returns a logger that discards everything.
 func testLogger(t testing.TB) *slog.Logger {
 	t.Helper()
 	return slog.New(slog.NewTextHandler(io.Discard, nil))
