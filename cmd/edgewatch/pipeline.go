@@ -86,7 +86,7 @@ func planPipeline(ctx context.Context, log *slog.Logger, o upOptions, state stri
 	}
 	p.notes = append(p.notes, modelNote)
 
-	vlmURL, err := p.startVLM(o, port(offsetVLM))
+	vlmEnv, err := p.startVLM(o, port(offsetVLM))
 	if err != nil {
 		return nil, err
 	}
@@ -99,8 +99,7 @@ func planPipeline(ctx context.Context, log *slog.Logger, o upOptions, state stri
 	p.services = []service{
 		{name: "alert", port: port(offsetAlert), env: []string{db,
 			"NOTIFY_WEBHOOK_URL=" + webhookURL}},
-		{name: "caption", port: port(offsetCaption), env: []string{
-			"VLM_URL=" + vlmURL, "VLM_MODEL=" + vlmtest.Model}},
+		{name: "caption", port: port(offsetCaption), env: vlmEnv},
 		{name: "dashboard", port: port(offsetDashboard), env: []string{db, "MAP_NOTICE=" + modelNote}},
 		{name: "detect", port: port(offsetDetect), activated: o.idle > 0, env: append(modelEnv, "K_SINK="+brokerURL)},
 	}
@@ -147,8 +146,8 @@ func modelFileEnv(f darknet.Files, extra ...string) []string {
 // scene, which the demo model reports as a knife) and one camera reading it
 // in a loop.
 func prepareCameras(state string) ([]string, error) {
-	if v := os.Getenv("CAMERAS_FILE"); v != "" {
-		return []string{"CAMERAS_FILE=" + v}, nil
+	if os.Getenv("CAMERAS_FILE") != "" || os.Getenv("CAMERAS") != "" {
+		return nil, nil // motion-source reads them from the environment
 	}
 	clip := filepath.Join(state, "sample-street.avi")
 	if _, err := os.Stat(clip); err != nil {
@@ -168,22 +167,23 @@ func prepareCameras(state string) ([]string, error) {
 }
 
 // startVLM serves the demo stand-in for a vision-language model, clearly
-// labelled in every caption it writes, unless VLM_URL names a real one.
-func (p *pipeline) startVLM(o upOptions, port int) (string, error) {
-	if u := os.Getenv("VLM_URL"); u != "" {
-		return u, nil
+// labelled in every caption it writes, unless VLM_URL names a real one
+// (caption then reads VLM_URL, VLM_MODEL and VLM_API_KEY from the environment).
+func (p *pipeline) startVLM(o upOptions, port int) ([]string, error) {
+	if os.Getenv("VLM_URL") != "" {
+		return nil, nil
 	}
 	addr := fmt.Sprintf("%s:%d", o.host, port)
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return "", fmt.Errorf("VLM stand-in: %w", err)
+		return nil, fmt.Errorf("VLM stand-in: %w", err)
 	}
 	srv := &http.Server{Handler: vlmtest.NewHandler(vlmtest.Options{}), ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	p.closers = append(p.closers, func() { _ = srv.Close() })
 	p.extra = append(p.extra, [2]string{"VLM stand-in", "http://" + addr + vlmtest.Path})
 	p.notes = append(p.notes, "captions come from a stand-in that runs no model; set VLM_URL and VLM_MODEL for a real one")
-	return "http://" + addr, nil
+	return []string{"VLM_URL=http://" + addr, "VLM_MODEL=" + vlmtest.Model}, nil
 }
 
 // startWebhookInbox receives alert's generic-webhook notifications and
