@@ -101,17 +101,18 @@ type Stream struct {
 	m      metrics.Camera
 	now    func() time.Time
 
-	vc       *gocv.VideoCapture
-	frame    gocv.Mat
-	srcFPS   float64 // the file's frame rate
-	stride   int     // decode stride for files
-	expected int     // frames the file says it has (0 unknown)
-	pos      int     // frames decoded since the file opened
-	read     int     // frames handed out since the stream opened
-	opened   time.Time
-	due      time.Time // next analysed frame of a live stream
-	failures int       // consecutive failures, for backoff
-	opens    int       // successful opens so far
+	vc         *gocv.VideoCapture
+	frame      gocv.Mat
+	srcFPS     float64 // the file's frame rate
+	stride     int     // decode stride for files
+	expected   int     // frames the file says it has (0 unknown)
+	pos        int     // frames decoded since the file opened
+	read       int     // frames handed out since the stream opened
+	opened     time.Time
+	due        time.Time     // next analysed frame of a live stream
+	failures   int           // consecutive failures, for backoff
+	decodeTime time.Duration // in grab/read calls during the last Next
+	opens      int           // successful opens so far
 }
 
 // NewStream returns a Stream; nothing opens until the first Next.
@@ -150,6 +151,7 @@ func (s *Stream) Redact(msg string) string {
 // returns only a frame, ctx.Err(), or ErrFileDone for a finished file that is
 // not looped.
 func (s *Stream) Next(ctx context.Context) (gocv.Mat, error) {
+	s.decodeTime = 0
 	for {
 		if err := ctx.Err(); err != nil {
 			return gocv.Mat{}, err
@@ -234,7 +236,7 @@ func (s *Stream) readOne(ctx context.Context) bool {
 			return false
 		}
 		if !s.now().Before(s.due) {
-			if !s.vc.Read(&s.frame) || s.frame.Empty() {
+			if !s.read1() {
 				return false
 			}
 			s.m.FramesDecoded.Inc()
@@ -248,7 +250,7 @@ func (s *Stream) readOne(ctx context.Context) bool {
 			return true
 		}
 		// Not due yet: decode and discard (a live stream must be drained).
-		s.vc.Grab(1)
+		s.grab(1)
 		s.m.FramesDecoded.Inc()
 		s.pos++
 	}
@@ -258,9 +260,9 @@ func (s *Stream) readOne(ctx context.Context) bool {
 // next one.
 func (s *Stream) readFile(ctx context.Context) bool {
 	if s.read > 0 && s.stride > 1 {
-		s.vc.Grab(s.stride - 1)
+		s.grab(s.stride - 1)
 	}
-	if !s.vc.Read(&s.frame) || s.frame.Empty() {
+	if !s.read1() {
 		return false
 	}
 	pos := int(s.vc.Get(gocv.VideoCapturePosFrames))
@@ -278,6 +280,26 @@ func (s *Stream) readFile(ctx context.Context) bool {
 	}
 	return true
 }
+
+// read1 reads one frame into s.frame, timing it.
+func (s *Stream) read1() bool {
+	t := time.Now()
+	ok := s.vc.Read(&s.frame) && !s.frame.Empty()
+	s.decodeTime += time.Since(t)
+	return ok
+}
+
+// grab decodes n frames without converting them, timing it.
+func (s *Stream) grab(n int) {
+	t := time.Now()
+	s.vc.Grab(n)
+	s.decodeTime += time.Since(t)
+}
+
+// DecodeTime returns the time the last Next spent in the capture's grab and
+// read calls: decoding, and for a live stream waiting for the camera, but not
+// the backoff before a reconnection or the pacing of a file.
+func (s *Stream) DecodeTime() time.Duration { return s.decodeTime }
 
 // ended handles a failed read: a file that reached its end is looped or
 // reported done; anything else is a read error, and the stream is reopened.

@@ -112,7 +112,6 @@ func (w *Watcher) Run(ctx, sendCtx context.Context) {
 	lastProgress := start
 	once := !w.src.Live() && !w.cam.Loop
 	for {
-		t0 := time.Now()
 		frame, err := w.stream.Next(ctx)
 		if err != nil {
 			if errors.Is(err, camera.ErrFileDone) {
@@ -121,7 +120,7 @@ func (w *Watcher) Run(ctx, sendCtx context.Context) {
 			}
 			break
 		}
-		w.m.Stage(metrics.StageDecode).Observe(time.Since(t0).Seconds())
+		w.m.Stage(metrics.StageDecode).Observe(w.stream.DecodeTime().Seconds())
 		w.analyse(frame)
 		if once && w.progress != nil && time.Since(lastProgress) >= time.Second {
 			lastProgress = time.Now()
