@@ -33,6 +33,11 @@ type Scene struct {
 	ObjectSize int
 	// ObjectStart is the first frame in which the object is visible.
 	ObjectStart int
+	// ObjectColor, when set (alpha ≠ 0), makes the object one solid square
+	// of this colour (pure blue, for instance, is a knife to detect's
+	// colour-pattern demo model); otherwise it is a dark square with a red
+	// centre.
+	ObjectColor color.RGBA
 	// LightStepAt, when positive, brightens the whole frame by LightStep from
 	// that frame on (a sudden global change of lighting).
 	LightStepAt int
@@ -128,8 +133,12 @@ func (r *Renderer) Render(i int, dst *gocv.Mat) {
 	s := r.scene
 	r.background.CopyTo(dst)
 	if box, ok := s.ObjectBox(i); ok {
-		gocv.Rectangle(dst, box, color.RGBA{R: 20, G: 20, B: 30}, -1)
-		gocv.Rectangle(dst, box.Inset(s.ObjectSize/4), color.RGBA{R: 200, G: 40, B: 40}, -1)
+		if s.ObjectColor.A != 0 {
+			gocv.Rectangle(dst, box, s.ObjectColor, -1)
+		} else {
+			gocv.Rectangle(dst, box, color.RGBA{R: 20, G: 20, B: 30}, -1)
+			gocv.Rectangle(dst, box.Inset(s.ObjectSize/4), color.RGBA{R: 200, G: 40, B: 40}, -1)
+		}
 	}
 	if s.LightStepAt > 0 && i >= s.LightStepAt {
 		dst.ConvertToWithParams(dst, gocv.MatTypeCV8UC3, 1, float32(s.LightStep))

@@ -1,6 +1,8 @@
 package samplevideo_test
 
 import (
+	"image"
+	"image/color"
 	"path/filepath"
 	"testing"
 
@@ -65,5 +67,20 @@ func TestTruncate(t *testing.T) {
 func TestWriteRejectsUnknownCodec(t *testing.T) {
 	if err := samplevideo.Write(filepath.Join(t.TempDir(), "c.avi"), samplevideo.Scene{Frames: 2, Codec: "ZZZZ"}); err == nil {
 		t.Fatal("wrote with a codec that does not exist")
+	}
+}
+
+func TestObjectColor(t *testing.T) {
+	scene := samplevideo.Scene{Width: 320, Height: 180, Frames: 3, Object: true, ObjectSize: 60, ObjectColor: color.RGBA{B: 255, A: 255}}
+	r := samplevideo.NewRenderer(scene)
+	defer r.Close()
+	frame := gocv.NewMat()
+	defer frame.Close()
+	r.Render(1, &frame)
+	box, _ := scene.ObjectBox(1)
+	for _, p := range []image.Point{box.Min.Add(image.Pt(2, 2)), box.Min.Add(box.Max).Div(2), box.Max.Sub(image.Pt(3, 3))} {
+		if v := frame.GetVecbAt(p.Y, p.X); v[0] != 255 || v[1] != 0 || v[2] != 0 {
+			t.Errorf("pixel %v is BGR %v, want pure blue", p, v)
+		}
 	}
 }
