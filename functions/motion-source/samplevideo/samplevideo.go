@@ -43,6 +43,9 @@ type Scene struct {
 	LightStepAt int
 	// LightStep is the brightness added at LightStepAt (default 60).
 	LightStep float64
+	// Noise, when positive, adds fresh Gaussian noise of this standard
+	// deviation (grey levels) to every frame, as a camera sensor does.
+	Noise float64
 }
 
 func (s Scene) withDefaults() Scene {
@@ -115,18 +118,24 @@ func Write(path string, s Scene) error {
 // Renderer draws the frames of a scene, for writers of other containers or
 // live streams (an MJPEG server, for instance).
 type Renderer struct {
-	scene      Scene
-	background gocv.Mat
+	scene       Scene
+	background  gocv.Mat
+	wide, noise gocv.Mat // 16-bit signed buffers for Noise
 }
 
 // NewRenderer returns a Renderer of the scene; Close releases it.
 func NewRenderer(s Scene) *Renderer {
 	s = s.withDefaults()
-	return &Renderer{scene: s, background: Background(s.Width, s.Height)}
+	return &Renderer{scene: s, background: Background(s.Width, s.Height), wide: gocv.NewMat(),
+		noise: gocv.NewMatWithSize(s.Height, s.Width, gocv.MatTypeCV16SC3)}
 }
 
-// Close releases the renderer's background.
-func (r *Renderer) Close() error { return r.background.Close() }
+// Close releases the renderer's buffers.
+func (r *Renderer) Close() error {
+	r.wide.Close()
+	r.noise.Close()
+	return r.background.Close()
+}
 
 // Render draws frame i (BGR) into dst.
 func (r *Renderer) Render(i int, dst *gocv.Mat) {
@@ -142,6 +151,12 @@ func (r *Renderer) Render(i int, dst *gocv.Mat) {
 	}
 	if s.LightStepAt > 0 && i >= s.LightStepAt {
 		dst.ConvertToWithParams(dst, gocv.MatTypeCV8UC3, 1, float32(s.LightStep))
+	}
+	if s.Noise > 0 {
+		dst.ConvertTo(&r.wide, gocv.MatTypeCV16SC3)
+		gocv.RandN(&r.noise, gocv.NewScalar(0, 0, 0, 0), gocv.NewScalar(s.Noise, s.Noise, s.Noise, 0))
+		gocv.Add(r.wide, r.noise, &r.wide)
+		r.wide.ConvertTo(dst, gocv.MatTypeCV8UC3)
 	}
 }
 

@@ -84,3 +84,20 @@ func TestObjectColor(t *testing.T) {
 		}
 	}
 }
+
+func TestNoiseChangesEveryFrame(t *testing.T) {
+	r := samplevideo.NewRenderer(samplevideo.Scene{Width: 160, Height: 120, Noise: 8})
+	defer r.Close()
+	a, b, diff := gocv.NewMat(), gocv.NewMat(), gocv.NewMat()
+	defer a.Close()
+	defer b.Close()
+	defer diff.Close()
+	r.Render(0, &a)
+	r.Render(0, &b)
+	gocv.AbsDiff(a, b, &diff)
+	mean := diff.Mean()
+	// |N(0,σ) − N(0,σ)| has mean 2σ/√π ≈ 9 for σ = 8.
+	if mean.Val1 < 5 || mean.Val1 > 13 {
+		t.Fatalf("mean difference between two noisy renders %v, want about 9", mean.Val1)
+	}
+}
