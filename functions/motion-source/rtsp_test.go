@@ -315,3 +315,59 @@ func TestRTSPCameraOverTCP(t *testing.T) {
 		t.Error("the RTSP password leaked into logs or status")
 	}
 }
+
+// A camera that accepts connections and never answers must not hold up the
+// other cameras' opens.
+func TestHangingCameraDoesNotBlockOthers(t *testing.T) {
+	sk := newSink(t, http.StatusOK)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var held []net.Conn
+	var mu sync.Mutex
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			held = append(held, c)
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		for _, c := range held {
+			c.Close()
+		}
+		mu.Unlock()
+	})
+	s, reg, logs := started(t, map[string]string{
+		KeySink: sk.srv.URL,
+		KeyCameras: fmt.Sprintf(`[
+  {"id": "mute-a", "url": "rtsp://%s/a"},
+  {"id": "mute-b", "url": "rtsp://%s/b", "transport": "tcp"},
+  {"id": "hall", "url": %q}
+]`, ln.Addr(), ln.Addr(), clip(t, "hall.avi", samplevideo.Scene{Frames: 25})),
+	})
+	start := time.Now()
+	eventually(t, 5*time.Second, "the file camera to be ready while the mute ones hang in open", func() bool {
+		p, _ := status(t, s)
+		return camStatus(p, "hall").Ready
+	})
+	p, _ := status(t, s)
+	if camStatus(p, "mute-a").Ready || camStatus(p, "mute-b").Ready {
+		t.Fatal("a mute camera is ready")
+	}
+	t.Logf("file camera ready after %v", time.Since(start))
+	eventually(t, 10*time.Second, "the mute cameras' probes to fail and be counted", func() bool {
+		return metric(t, reg, "edgewatch_motion_source_stream_errors_total", map[string]string{"camera": "mute-a", "kind": "open"}) >= 1 &&
+			metric(t, reg, "edgewatch_motion_source_stream_errors_total", map[string]string{"camera": "mute-b", "kind": "open"}) >= 1
+	})
+	if !strings.Contains(logs.String(), "no answer to RTSP OPTIONS") {
+		t.Errorf("the probe failure is not logged:\n%.3000s", logs)
+	}
+}

@@ -42,12 +42,16 @@ type Options struct {
 	BackoffInitial, BackoffMax time.Duration
 }
 
-// Opener opens video captures one at a time. FFmpeg's capture options are
-// read from the process environment when a capture opens, so captures with
-// different options (RTSP over TCP or UDP) must not open concurrently; every
-// Stream of a process shares one Opener.
+// Opener opens video captures. OpenCV's FFmpeg backend reads its options
+// (OPENCV_FFMPEG_CAPTURE_OPTIONS) from the process environment when a capture
+// opens, so the Opener keeps one process-wide setting — RTSP over TCP and a
+// 10 s socket timeout, unless the variable was already set — under which any
+// number of captures open concurrently; a camera that needs other options
+// (RTSP over UDP) opens alone, with the variable changed only for the time of
+// its open. Every Stream of a process shares one Opener.
 type Opener struct {
-	mu sync.Mutex
+	mu   sync.RWMutex
+	base string // the process-wide capture options
 }
 
 // NewOpener returns an Opener. FFmpeg's own messages can quote a stream's
@@ -58,7 +62,12 @@ func NewOpener() *Opener {
 	if _, ok := os.LookupEnv(ffmpegLogLevelEnv); !ok {
 		_ = os.Setenv(ffmpegLogLevelEnv, "8")
 	}
-	return &Opener{}
+	base, ok := os.LookupEnv(captureOptionsEnv)
+	if !ok {
+		base = captureOptions("tcp")
+		_ = os.Setenv(captureOptionsEnv, base)
+	}
+	return &Opener{base: base}
 }
 
 // ffmpegLogLevelEnv sets FFmpeg's log level when OpenCV first loads it.
@@ -67,28 +76,30 @@ const ffmpegLogLevelEnv = "OPENCV_FFMPEG_LOGLEVEL"
 // captureOptionsEnv is read by OpenCV's FFmpeg backend when a capture opens.
 const captureOptionsEnv = "OPENCV_FFMPEG_CAPTURE_OPTIONS"
 
+// captureOptions returns FFmpeg options for an RTSP transport: the transport
+// and a socket I/O timeout of 10 s (in microseconds; it also bounds HTTP
+// reads), so that a dead camera errors out instead of hanging a read.
+func captureOptions(transport string) string {
+	return "rtsp_transport;" + transport + "|timeout;10000000"
+}
+
 func (o *Opener) open(src Source, transport string) (*gocv.VideoCapture, error) {
+	if src.Kind == KindDevice {
+		return gocv.VideoCaptureDeviceWithAPI(src.Device, gocv.VideoCaptureV4L2)
+	}
+	opts := o.base
+	if src.Kind == KindRTSP && transport != "" {
+		opts = captureOptions(transport)
+	}
+	if opts == o.base {
+		o.mu.RLock()
+		defer o.mu.RUnlock()
+		return gocv.VideoCaptureFileWithAPI(src.Target, gocv.VideoCaptureFFmpeg)
+	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	switch src.Kind {
-	case KindDevice:
-		return gocv.VideoCaptureDeviceWithAPI(src.Device, gocv.VideoCaptureV4L2)
-	case KindRTSP:
-		if transport == "" {
-			transport = "tcp"
-		}
-		prev, had := os.LookupEnv(captureOptionsEnv)
-		// Socket timeout 10 s (microseconds), so a dead camera errors out
-		// instead of hanging a read forever.
-		_ = os.Setenv(captureOptionsEnv, "rtsp_transport;"+transport+"|timeout;10000000")
-		defer func() {
-			if had {
-				_ = os.Setenv(captureOptionsEnv, prev)
-			} else {
-				_ = os.Unsetenv(captureOptionsEnv)
-			}
-		}()
-	}
+	_ = os.Setenv(captureOptionsEnv, opts)
+	defer os.Setenv(captureOptionsEnv, o.base)
 	return gocv.VideoCaptureFileWithAPI(src.Target, gocv.VideoCaptureFFmpeg)
 }
 
@@ -193,7 +204,11 @@ func (s *Stream) reopen(ctx context.Context) error {
 	if s.failures > 0 || s.opens > 0 && s.opts.Source.Live() {
 		s.m.Reconnects.Inc()
 	}
-	vc, err := s.opener.open(s.opts.Source, s.opts.Transport)
+	var vc *gocv.VideoCapture
+	err := probe(ctx, s.opts.Source)
+	if err == nil {
+		vc, err = s.opener.open(s.opts.Source, s.opts.Transport)
+	}
 	if err == nil && !vc.IsOpened() {
 		err = errors.New("capture did not open")
 	}
