@@ -40,8 +40,8 @@ func BenchmarkMotion(b *testing.B) {
 	dir := b.TempDir()
 	clips := map[string]string{}
 	for name, scene := range map[string]samplevideo.Scene{
-		"1080p":        {Width: 1920, Height: 1080, FPS: 25, Frames: benchFrames, Object: true, ObjectStart: 5},
-		"1080p-static": {Width: 1920, Height: 1080, FPS: 25, Frames: benchFrames},
+		"1080p":        {Width: 1920, Height: 1080, FPS: 25, Frames: benchFrames, Object: true, ObjectStart: 5, Noise: 4},
+		"1080p-static": {Width: 1920, Height: 1080, FPS: 25, Frames: benchFrames, Noise: 4},
 	} {
 		path, err := writeBenchClip(dir, name, scene)
 		if err != nil {

@@ -49,6 +49,11 @@ func TestMotionEventsFollowTheContract(t *testing.T) {
 	if f := metric(t, reg, "edgewatch_motion_source_events_failed_total", nil); f != 0 {
 		t.Errorf("%v events failed", f)
 	}
+	for _, stage := range []string{"decode", "gate", "region", "send"} {
+		if n := metric(t, reg, "edgewatch_motion_source_stage_seconds", map[string]string{"camera": "gate-1", "stage": stage}); n == 0 {
+			t.Errorf("stage %s was never timed", stage)
+		}
+	}
 	lastX := -1
 	for i, r := range evs {
 		e := r.event

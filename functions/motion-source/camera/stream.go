@@ -42,12 +42,16 @@ type Options struct {
 	BackoffInitial, BackoffMax time.Duration
 }
 
-// Opener opens video captures one at a time. FFmpeg's capture options are
-// read from the process environment when a capture opens, so captures with
-// different options (RTSP over TCP or UDP) must not open concurrently; every
-// Stream of a process shares one Opener.
+// Opener opens video captures. OpenCV's FFmpeg backend reads its options
+// (OPENCV_FFMPEG_CAPTURE_OPTIONS) from the process environment when a capture
+// opens, so the Opener keeps one process-wide setting — RTSP over TCP and a
+// 10 s socket timeout, unless the variable was already set — under which any
+// number of captures open concurrently; a camera that needs other options
+// (RTSP over UDP) opens alone, with the variable changed only for the time of
+// its open. Every Stream of a process shares one Opener.
 type Opener struct {
-	mu sync.Mutex
+	mu   sync.RWMutex
+	base string // the process-wide capture options
 }
 
 // NewOpener returns an Opener. FFmpeg's own messages can quote a stream's
@@ -58,7 +62,12 @@ func NewOpener() *Opener {
 	if _, ok := os.LookupEnv(ffmpegLogLevelEnv); !ok {
 		_ = os.Setenv(ffmpegLogLevelEnv, "8")
 	}
-	return &Opener{}
+	base, ok := os.LookupEnv(captureOptionsEnv)
+	if !ok {
+		base = captureOptions("tcp")
+		_ = os.Setenv(captureOptionsEnv, base)
+	}
+	return &Opener{base: base}
 }
 
 // ffmpegLogLevelEnv sets FFmpeg's log level when OpenCV first loads it.
@@ -67,28 +76,30 @@ const ffmpegLogLevelEnv = "OPENCV_FFMPEG_LOGLEVEL"
 // captureOptionsEnv is read by OpenCV's FFmpeg backend when a capture opens.
 const captureOptionsEnv = "OPENCV_FFMPEG_CAPTURE_OPTIONS"
 
+// captureOptions returns FFmpeg options for an RTSP transport: the transport
+// and a socket I/O timeout of 10 s (in microseconds; it also bounds HTTP
+// reads), so that a dead camera errors out instead of hanging a read.
+func captureOptions(transport string) string {
+	return "rtsp_transport;" + transport + "|timeout;10000000"
+}
+
 func (o *Opener) open(src Source, transport string) (*gocv.VideoCapture, error) {
+	if src.Kind == KindDevice {
+		return gocv.VideoCaptureDeviceWithAPI(src.Device, gocv.VideoCaptureV4L2)
+	}
+	opts := o.base
+	if src.Kind == KindRTSP && transport != "" {
+		opts = captureOptions(transport)
+	}
+	if opts == o.base {
+		o.mu.RLock()
+		defer o.mu.RUnlock()
+		return gocv.VideoCaptureFileWithAPI(src.Target, gocv.VideoCaptureFFmpeg)
+	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	switch src.Kind {
-	case KindDevice:
-		return gocv.VideoCaptureDeviceWithAPI(src.Device, gocv.VideoCaptureV4L2)
-	case KindRTSP:
-		if transport == "" {
-			transport = "tcp"
-		}
-		prev, had := os.LookupEnv(captureOptionsEnv)
-		// Socket timeout 10 s (microseconds), so a dead camera errors out
-		// instead of hanging a read forever.
-		_ = os.Setenv(captureOptionsEnv, "rtsp_transport;"+transport+"|timeout;10000000")
-		defer func() {
-			if had {
-				_ = os.Setenv(captureOptionsEnv, prev)
-			} else {
-				_ = os.Unsetenv(captureOptionsEnv)
-			}
-		}()
-	}
+	_ = os.Setenv(captureOptionsEnv, opts)
+	defer os.Setenv(captureOptionsEnv, o.base)
 	return gocv.VideoCaptureFileWithAPI(src.Target, gocv.VideoCaptureFFmpeg)
 }
 
@@ -101,17 +112,18 @@ type Stream struct {
 	m      metrics.Camera
 	now    func() time.Time
 
-	vc       *gocv.VideoCapture
-	frame    gocv.Mat
-	srcFPS   float64 // the file's frame rate
-	stride   int     // decode stride for files
-	expected int     // frames the file says it has (0 unknown)
-	pos      int     // frames decoded since the file opened
-	read     int     // frames handed out since the stream opened
-	opened   time.Time
-	due      time.Time // next analysed frame of a live stream
-	failures int       // consecutive failures, for backoff
-	opens    int       // successful opens so far
+	vc         *gocv.VideoCapture
+	frame      gocv.Mat
+	srcFPS     float64 // the file's frame rate
+	stride     int     // decode stride for files
+	expected   int     // frames the file says it has (0 unknown)
+	pos        int     // frames decoded since the file opened
+	read       int     // frames handed out since the stream opened
+	opened     time.Time
+	due        time.Time     // next analysed frame of a live stream
+	failures   int           // consecutive failures, for backoff
+	decodeTime time.Duration // in grab/read calls during the last Next
+	opens      int           // successful opens so far
 }
 
 // NewStream returns a Stream; nothing opens until the first Next.
@@ -150,6 +162,7 @@ func (s *Stream) Redact(msg string) string {
 // returns only a frame, ctx.Err(), or ErrFileDone for a finished file that is
 // not looped.
 func (s *Stream) Next(ctx context.Context) (gocv.Mat, error) {
+	s.decodeTime = 0
 	for {
 		if err := ctx.Err(); err != nil {
 			return gocv.Mat{}, err
@@ -191,7 +204,11 @@ func (s *Stream) reopen(ctx context.Context) error {
 	if s.failures > 0 || s.opens > 0 && s.opts.Source.Live() {
 		s.m.Reconnects.Inc()
 	}
-	vc, err := s.opener.open(s.opts.Source, s.opts.Transport)
+	var vc *gocv.VideoCapture
+	err := probe(ctx, s.opts.Source)
+	if err == nil {
+		vc, err = s.opener.open(s.opts.Source, s.opts.Transport)
+	}
 	if err == nil && !vc.IsOpened() {
 		err = errors.New("capture did not open")
 	}
@@ -234,7 +251,7 @@ func (s *Stream) readOne(ctx context.Context) bool {
 			return false
 		}
 		if !s.now().Before(s.due) {
-			if !s.vc.Read(&s.frame) || s.frame.Empty() {
+			if !s.read1() {
 				return false
 			}
 			s.m.FramesDecoded.Inc()
@@ -248,7 +265,7 @@ func (s *Stream) readOne(ctx context.Context) bool {
 			return true
 		}
 		// Not due yet: decode and discard (a live stream must be drained).
-		s.vc.Grab(1)
+		s.grab(1)
 		s.m.FramesDecoded.Inc()
 		s.pos++
 	}
@@ -258,9 +275,9 @@ func (s *Stream) readOne(ctx context.Context) bool {
 // next one.
 func (s *Stream) readFile(ctx context.Context) bool {
 	if s.read > 0 && s.stride > 1 {
-		s.vc.Grab(s.stride - 1)
+		s.grab(s.stride - 1)
 	}
-	if !s.vc.Read(&s.frame) || s.frame.Empty() {
+	if !s.read1() {
 		return false
 	}
 	pos := int(s.vc.Get(gocv.VideoCapturePosFrames))
@@ -278,6 +295,26 @@ func (s *Stream) readFile(ctx context.Context) bool {
 	}
 	return true
 }
+
+// read1 reads one frame into s.frame, timing it.
+func (s *Stream) read1() bool {
+	t := time.Now()
+	ok := s.vc.Read(&s.frame) && !s.frame.Empty()
+	s.decodeTime += time.Since(t)
+	return ok
+}
+
+// grab decodes n frames without converting them, timing it.
+func (s *Stream) grab(n int) {
+	t := time.Now()
+	s.vc.Grab(n)
+	s.decodeTime += time.Since(t)
+}
+
+// DecodeTime returns the time the last Next spent in the capture's grab and
+// read calls: decoding, and for a live stream waiting for the camera, but not
+// the backoff before a reconnection or the pacing of a file.
+func (s *Stream) DecodeTime() time.Duration { return s.decodeTime }
 
 // ended handles a failed read: a file that reached its end is looped or
 // reported done; anything else is a read error, and the stream is reopened.

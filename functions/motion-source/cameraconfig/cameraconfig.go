@@ -62,20 +62,30 @@ type Location struct {
 	Lon float64 `json:"lon"`
 }
 
-// MotionConfig is the part of motion.Config a camera may set.
+// MotionConfig is the part of motion.Config a camera may set; zero values
+// take motion's defaults.
 type MotionConfig struct {
-	Height         int     `json:"height,omitempty"`
-	Threshold      float32 `json:"threshold,omitempty"`
-	MinArea        float64 `json:"min_area,omitempty"`
-	Alpha          float64 `json:"alpha,omitempty"`
+	// Height is the analysed frame's height in pixels [100].
+	Height int `json:"height,omitempty"`
+	// Threshold is the grey-level change that counts [30].
+	Threshold float32 `json:"threshold,omitempty"`
+	// MinArea is the smallest blob in small-frame pixels [10].
+	MinArea float64 `json:"min_area,omitempty"`
+	// Alpha is the background's learning rate [0.01].
+	Alpha float64 `json:"alpha,omitempty"`
+	// LightingChange is the changed fraction taken as a lighting change [0.8].
 	LightingChange float64 `json:"lighting_change,omitempty"`
 }
 
-// RegionConfig is the part of region.Config a camera may set.
+// RegionConfig is the part of region.Config a camera may set; zero values
+// take region's defaults.
 type RegionConfig struct {
-	MinSize    int `json:"min_size,omitempty"`
+	// MinSize is the smallest region side [MODEL_INPUT_SIZE].
+	MinSize int `json:"min_size,omitempty"`
+	// MaxRegions caps the regions per frame [4].
 	MaxRegions int `json:"max_regions,omitempty"`
-	Quality    int `json:"quality,omitempty"`
+	// Quality is the JPEG quality [90].
+	Quality int `json:"quality,omitempty"`
 }
 
 // Gate returns the camera's motion gate configuration.

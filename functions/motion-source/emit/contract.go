@@ -1,18 +1,27 @@
 package emit
 
-// The event contract's names this package writes (docs/events.md).
+// The event contract's names this package writes (docs/events.md); the
+// function package's events.go holds the copy the contract tests check, and
+// a test there keeps the two equal.
 const (
+	// TypeMotionDetected is the type of every event sent.
 	TypeMotionDetected = "dev.edgewatch.motion.detected"
-	ContentTypeJPEG    = "image/jpeg"
-	ExtCamera          = "camera"
-	ExtRegionX         = "regionx"
-	ExtRegionY         = "regiony"
-	ExtRegionW         = "regionw"
-	ExtRegionH         = "regionh"
-	ExtFrameWidth      = "framewidth"
-	ExtFrameHeight     = "frameheight"
-	ExtLat             = "lat"
-	ExtLon             = "lon"
+	// ContentTypeJPEG is the data's content type.
+	ContentTypeJPEG = "image/jpeg"
+	// ExtCamera is the camera id.
+	ExtCamera = "camera"
+	// ExtRegionX, ExtRegionY, ExtRegionW and ExtRegionH are the region's box
+	// in full-frame pixels.
+	ExtRegionX = "regionx"
+	ExtRegionY = "regiony"
+	ExtRegionW = "regionw"
+	ExtRegionH = "regionh"
+	// ExtFrameWidth and ExtFrameHeight are the full frame's size.
+	ExtFrameWidth  = "framewidth"
+	ExtFrameHeight = "frameheight"
+	// ExtLat and ExtLon are the camera's location as decimal strings.
+	ExtLat = "lat"
+	ExtLon = "lon"
 )
 
 // reserved are the extensions the contract defines; K_CE_OVERRIDES may not

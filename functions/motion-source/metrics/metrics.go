@@ -9,7 +9,7 @@ import (
 
 // Stages timed by the stage histogram.
 const (
-	StageDecode = "decode" // grabbing and decoding the frames up to the next analysed one
+	StageDecode = "decode" // grabbing and decoding the frames up to the next analysed one (live: waiting included)
 	StageGate   = "gate"   // the motion gate on the small grey frame
 	StageRegion = "region" // clustering, cropping and JPEG encoding
 	StageSend   = "send"   // one CloudEvent delivery, retries included

@@ -131,3 +131,32 @@ func TestConfigValidation(t *testing.T) {
 		}
 	}
 }
+
+func TestSensorNoiseIsNotMotion(t *testing.T) {
+	res := analyse(t, samplevideo.Scene{Frames: 100, Noise: 8}, motion.Config{})
+	for i, r := range res {
+		if len(r.Boxes) > 0 {
+			t.Errorf("frame %d: motion %v in a static scene with sensor noise", i, r.Boxes)
+		}
+	}
+}
+
+func TestMovingObjectInNoiseIsBoxed(t *testing.T) {
+	scene := samplevideo.Scene{Object: true, ObjectStart: 10, Frames: 60, Noise: 8}
+	hits := 0
+	for i, r := range analyse(t, scene, motion.Config{}) {
+		obj, visible := scene.ObjectBox(i)
+		if !visible || i < 15 {
+			continue
+		}
+		for _, b := range r.Boxes {
+			if obj.Inset(2).In(b) {
+				hits++
+				break
+			}
+		}
+	}
+	if hits < 5 {
+		t.Fatalf("object boxed in %d noisy analysed frames, want ≥ 5", hits)
+	}
+}

@@ -33,15 +33,19 @@ type Scene struct {
 	ObjectSize int
 	// ObjectStart is the first frame in which the object is visible.
 	ObjectStart int
-	// ObjectColor, when set (non-zero alpha), fills the whole square with
-	// one colour instead of the default dark square with a red core; the
-	// demo detection model recognises pure colours.
+	// ObjectColor, when set (alpha ≠ 0), makes the object one solid square
+	// of this colour (pure blue, for instance, is a knife to detect's
+	// colour-pattern demo model); otherwise it is a dark square with a red
+	// centre.
 	ObjectColor color.RGBA
 	// LightStepAt, when positive, brightens the whole frame by LightStep from
 	// that frame on (a sudden global change of lighting).
 	LightStepAt int
 	// LightStep is the brightness added at LightStepAt (default 60).
 	LightStep float64
+	// Noise, when positive, adds fresh Gaussian noise of this standard
+	// deviation (grey levels) to every frame, as a camera sensor does.
+	Noise float64
 }
 
 func (s Scene) withDefaults() Scene {
@@ -114,18 +118,24 @@ func Write(path string, s Scene) error {
 // Renderer draws the frames of a scene, for writers of other containers or
 // live streams (an MJPEG server, for instance).
 type Renderer struct {
-	scene      Scene
-	background gocv.Mat
+	scene       Scene
+	background  gocv.Mat
+	wide, noise gocv.Mat // 16-bit signed buffers for Noise
 }
 
 // NewRenderer returns a Renderer of the scene; Close releases it.
 func NewRenderer(s Scene) *Renderer {
 	s = s.withDefaults()
-	return &Renderer{scene: s, background: Background(s.Width, s.Height)}
+	return &Renderer{scene: s, background: Background(s.Width, s.Height), wide: gocv.NewMat(),
+		noise: gocv.NewMatWithSize(s.Height, s.Width, gocv.MatTypeCV16SC3)}
 }
 
-// Close releases the renderer's background.
-func (r *Renderer) Close() error { return r.background.Close() }
+// Close releases the renderer's buffers.
+func (r *Renderer) Close() error {
+	r.wide.Close()
+	r.noise.Close()
+	return r.background.Close()
+}
 
 // Render draws frame i (BGR) into dst.
 func (r *Renderer) Render(i int, dst *gocv.Mat) {
@@ -141,6 +151,12 @@ func (r *Renderer) Render(i int, dst *gocv.Mat) {
 	}
 	if s.LightStepAt > 0 && i >= s.LightStepAt {
 		dst.ConvertToWithParams(dst, gocv.MatTypeCV8UC3, 1, float32(s.LightStep))
+	}
+	if s.Noise > 0 {
+		dst.ConvertTo(&r.wide, gocv.MatTypeCV16SC3)
+		gocv.RandN(&r.noise, gocv.NewScalar(0, 0, 0, 0), gocv.NewScalar(s.Noise, s.Noise, s.Noise, 0))
+		gocv.Add(r.wide, r.noise, &r.wide)
+		r.wide.ConvertTo(dst, gocv.MatTypeCV8UC3)
 	}
 }
 

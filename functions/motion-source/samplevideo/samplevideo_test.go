@@ -70,18 +70,34 @@ func TestWriteRejectsUnknownCodec(t *testing.T) {
 	}
 }
 
-func TestObjectColorFillsTheSquare(t *testing.T) {
-	scene := samplevideo.Scene{Width: 160, Height: 120, Frames: 4, Object: true, ObjectSize: 40,
-		ObjectColor: color.RGBA{B: 255, A: 255}}
+func TestObjectColor(t *testing.T) {
+	scene := samplevideo.Scene{Width: 320, Height: 180, Frames: 3, Object: true, ObjectSize: 60, ObjectColor: color.RGBA{B: 255, A: 255}}
 	r := samplevideo.NewRenderer(scene)
 	defer r.Close()
 	frame := gocv.NewMat()
 	defer frame.Close()
-	r.Render(2, &frame)
-	box, _ := scene.ObjectBox(2)
-	for _, p := range []image.Point{box.Min.Add(image.Pt(2, 2)), box.Min.Add(box.Max).Div(2)} {
+	r.Render(1, &frame)
+	box, _ := scene.ObjectBox(1)
+	for _, p := range []image.Point{box.Min.Add(image.Pt(2, 2)), box.Min.Add(box.Max).Div(2), box.Max.Sub(image.Pt(3, 3))} {
 		if v := frame.GetVecbAt(p.Y, p.X); v[0] != 255 || v[1] != 0 || v[2] != 0 {
 			t.Errorf("pixel %v is BGR %v, want pure blue", p, v)
 		}
+	}
+}
+
+func TestNoiseChangesEveryFrame(t *testing.T) {
+	r := samplevideo.NewRenderer(samplevideo.Scene{Width: 160, Height: 120, Noise: 8})
+	defer r.Close()
+	a, b, diff := gocv.NewMat(), gocv.NewMat(), gocv.NewMat()
+	defer a.Close()
+	defer b.Close()
+	defer diff.Close()
+	r.Render(0, &a)
+	r.Render(0, &b)
+	gocv.AbsDiff(a, b, &diff)
+	mean := diff.Mean()
+	// |N(0,σ) − N(0,σ)| has mean 2σ/√π ≈ 9 for σ = 8.
+	if mean.Val1 < 5 || mean.Val1 > 13 {
+		t.Fatalf("mean difference between two noisy renders %v, want about 9", mean.Val1)
 	}
 }

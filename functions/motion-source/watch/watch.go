@@ -112,7 +112,6 @@ func (w *Watcher) Run(ctx, sendCtx context.Context) {
 	lastProgress := start
 	once := !w.src.Live() && !w.cam.Loop
 	for {
-		t0 := time.Now()
 		frame, err := w.stream.Next(ctx)
 		if err != nil {
 			if errors.Is(err, camera.ErrFileDone) {
@@ -121,7 +120,7 @@ func (w *Watcher) Run(ctx, sendCtx context.Context) {
 			}
 			break
 		}
-		w.m.Stage(metrics.StageDecode).Observe(time.Since(t0).Seconds())
+		w.m.Stage(metrics.StageDecode).Observe(w.stream.DecodeTime().Seconds())
 		w.analyse(frame)
 		if once && w.progress != nil && time.Since(lastProgress) >= time.Second {
 			lastProgress = time.Now()
@@ -193,18 +192,28 @@ func (w *Watcher) writeProgress(start time.Time) {
 
 // Status is a snapshot of a camera for the status page.
 type Status struct {
-	ID             string     `json:"id"`
-	Kind           string     `json:"kind"`
-	URL            string     `json:"url"`
-	Ready          bool       `json:"ready"`
-	Done           bool       `json:"done"`
-	FramesAnalysed int64      `json:"frames_analysed"`
-	MotionFrames   int64      `json:"motion_frames"`
-	EventsSent     int64      `json:"events_sent"`
-	EventsFailed   int64      `json:"events_failed"`
-	EventsDropped  int64      `json:"events_dropped"`
-	Queued         int        `json:"queued"`
-	LastMotion     *time.Time `json:"last_motion,omitempty"`
+	// ID is the camera id.
+	ID string `json:"id"`
+	// Kind is file, rtsp, http or device.
+	Kind string `json:"kind"`
+	// URL is the camera's URL with credentials hidden.
+	URL string `json:"url"`
+	// Ready is true once the camera has produced a frame.
+	Ready bool `json:"ready"`
+	// Done is true when a file read once has ended.
+	Done bool `json:"done"`
+	// FramesAnalysed counts frames through the motion gate.
+	FramesAnalysed int64 `json:"frames_analysed"`
+	// MotionFrames counts analysed frames with motion.
+	MotionFrames int64 `json:"motion_frames"`
+	// EventsSent, EventsFailed and EventsDropped count motion events by fate.
+	EventsSent    int64 `json:"events_sent"`
+	EventsFailed  int64 `json:"events_failed"`
+	EventsDropped int64 `json:"events_dropped"`
+	// Queued is the number of events waiting or being sent.
+	Queued int `json:"queued"`
+	// LastMotion is when motion was last seen.
+	LastMotion *time.Time `json:"last_motion,omitempty"`
 }
 
 // Status returns the camera's status, credentials hidden.
