@@ -34,6 +34,11 @@ test: deps ## Set up and run every test of every module against the local Rabbit
 	$(GO) test $(TEST_FLAGS) $(MODULES)
 	$(GO) test $(TEST_FLAGS) -tags matprofile $(GOCV_MODULES)
 	bash hack/validate.sh test
+	$(GO) test $(TEST_FLAGS) -tags e2e ./test/e2e
+
+.PHONY: test-e2e
+test-e2e: deps ## Run the end-to-end, fault and load tests alone (they restart RabbitMQ and PostgreSQL).
+	$(GO) test $(TEST_FLAGS) -tags e2e -v ./test/e2e
 
 .PHONY: validate
 validate: ## Report every problem of the deployment tree (config/, deploy/) against Knative's own validation.

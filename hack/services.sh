@@ -10,6 +10,12 @@ start_rabbitmq() {
   if rabbit_up; then return; fi
   echo "services: starting RabbitMQ" >&2
   rabbitmq-server -detached >/dev/null 2>&1 || true
+  # await_startup gives up at once while the node is still booting, so ask
+  # until the node answers, then wait for the broker application.
+  for _ in $(seq 1 120); do
+    rabbitmqctl -q ping >/dev/null 2>&1 && break
+    sleep 1
+  done
   rabbitmqctl -q await_startup --timeout 120 >/dev/null
 }
 

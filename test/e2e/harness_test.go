@@ -254,7 +254,12 @@ func (p *pipeline) brokerURL() string { return fmt.Sprintf("http://127.0.0.1:%d/
 // metric sums the samples of a Prometheus metric whose labels contain every
 // label=value given, from a service's metrics port.
 func (p *pipeline) metric(service, name string, labels ...string) float64 {
-	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", p.ports.metricsOf(service)))
+	return p.metricPort(p.ports.metricsOf(service), name, labels...)
+}
+
+// metricPort is metric for the metrics endpoint on a port.
+func (p *pipeline) metricPort(port int, name string, labels ...string) float64 {
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", port))
 	if err != nil {
 		return -1
 	}

@@ -94,6 +94,35 @@ func knifeCrop(t testing.TB, size int) []byte {
 	return buf.Bytes()
 }
 
+// movingBlueFrames renders JPEG frames of a street-grey scene that stays
+// empty for the first third of the frames (the motion gate calibrates on
+// it), then a blue object crossing it, for a live camera.
+func movingBlueFrames(t testing.TB, w, h, n int) [][]byte {
+	t.Helper()
+	frames := make([][]byte, n)
+	size := h / 4
+	empty := n / 3
+	for i := range frames {
+		img := image.NewRGBA(image.Rect(0, 0, w, h))
+		for y := 0; y < h; y++ {
+			for x := 0; x < w; x++ {
+				v := uint8(70 + 60*y/h + (x*7+y*13)%11) // a textured street-grey scene
+				img.SetRGBA(x, y, color.RGBA{v + 10, v, v - 10, 255})
+			}
+		}
+		if i >= empty {
+			x := (i - empty) * (w - size) / (n - empty)
+			draw.Draw(img, image.Rect(x, h/3, x+size, h/3+size), &image.Uniform{color.RGBA{0, 0, 255, 255}}, image.Point{}, draw.Src)
+		}
+		var buf bytes.Buffer
+		if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 85}); err != nil {
+			t.Fatal(err)
+		}
+		frames[i] = buf.Bytes()
+	}
+	return frames
+}
+
 // poster sends motion events as a camera does: binary mode, the contract's
 // extensions, and retries with backoff until the broker accepts (202).
 type poster struct {
