@@ -118,17 +118,20 @@ func planPipeline(ctx context.Context, log *slog.Logger, o upOptions, state stri
 }
 
 // prepareModel picks detect's model: files named by MODEL_CFG, MODEL_WEIGHTS
-// and MODEL_NAMES, else trained files fetched into the state directory
-// (hack/fetch-model.sh), else the generated colour-pattern model.
+// and MODEL_NAMES, else the official COCO files hack/fetch-model.sh fetched
+// (into its default cache directory or the state directory's models/), else
+// the generated colour-pattern model.
 func prepareModel(state string) ([]string, string, error) {
 	if cfg, weights, names := os.Getenv("MODEL_CFG"), os.Getenv("MODEL_WEIGHTS"), os.Getenv("MODEL_NAMES"); cfg != "" && weights != "" && names != "" {
 		return nil, "detect uses the configured model " + weights, nil
 	}
-	for _, name := range []string{"yolov4", "yolov4-tiny"} {
-		dir := filepath.Join(state, "models")
-		files := darknet.Files{Cfg: filepath.Join(dir, name+".cfg"), Weights: filepath.Join(dir, name+".weights"), Names: filepath.Join(dir, "coco.names")}
-		if _, err := darknet.Check(files); err == nil {
-			return modelFileEnv(files, "CLASS_MAP=knife=knife"), "detect uses the COCO " + name + " model from " + dir + " (only knife maps to an incident class)", nil
+	for _, dir := range modelDirs(state) {
+		for _, name := range []string{"yolov4", "yolov4-tiny"} {
+			files := darknet.Files{Cfg: filepath.Join(dir, name+".cfg"), Weights: filepath.Join(dir, name+".weights"), Names: filepath.Join(dir, "coco.names")}
+			if _, err := darknet.Check(files); err == nil {
+				return modelFileEnv(files, "CLASS_MAP=knife=knife,scissors=knife", "MODEL_NAME="+name+"-coco"),
+					"detect uses the COCO " + name + " model from " + dir + " (only knife maps to an incident class)", nil
+			}
 		}
 	}
 	g, err := darknet.Generate(darknet.KindPattern, filepath.Join(state, "pattern-model"))
@@ -136,6 +139,21 @@ func prepareModel(state string) ([]string, string, error) {
 		return nil, "", fmt.Errorf("generate the demo model: %w", err)
 	}
 	return modelFileEnv(g.Files), "DEMO MODEL: no trained weights found, detect runs a generated colour-pattern network (yellow=accident, red=fire, green=gun, blue=knife), not a trained detector; see docs/models.md", nil
+}
+
+// modelDirs lists where fetched official models are looked for, best first.
+func modelDirs(state string) []string {
+	dirs := []string{filepath.Join(state, "models")}
+	cache := os.Getenv("XDG_CACHE_HOME")
+	if cache == "" {
+		if home, err := os.UserHomeDir(); err == nil {
+			cache = filepath.Join(home, ".cache")
+		}
+	}
+	if cache != "" {
+		dirs = append(dirs, filepath.Join(cache, "edgewatch", "models", "full"), filepath.Join(cache, "edgewatch", "models", "tiny"))
+	}
+	return dirs
 }
 
 func modelFileEnv(f darknet.Files, extra ...string) []string {

@@ -2,6 +2,7 @@ package contract
 
 import (
 	"encoding/json"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -86,5 +87,21 @@ func TestTypesAreExactAndUnique(t *testing.T) {
 	}
 	if len(seen) != 7 {
 		t.Fatalf("want 7 types, got %d", len(seen))
+	}
+}
+
+// TestDocumentedExampleIsValid keeps the example the README posts with curl
+// valid against the contract.
+func TestDocumentedExampleIsValid(t *testing.T) {
+	s, err := LoadSchemas()
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile("../../docs/examples/detection-fire.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Validate(TypeDetectionFire, raw); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -1,0 +1,119 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/edgewatch/edgewatch/functions/detect/darknet"
+)
+
+func TestPrepareModelFallsBackToTheAnnouncedDemoModel(t *testing.T) {
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+	for _, k := range []string{"MODEL_CFG", "MODEL_WEIGHTS", "MODEL_NAMES"} {
+		t.Setenv(k, "")
+	}
+	state := t.TempDir()
+	env, note, err := prepareModel(state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(note, "DEMO MODEL") || !strings.Contains(note, "not a trained detector") {
+		t.Fatalf("the demo model is not announced as such: %q", note)
+	}
+	want := "MODEL_WEIGHTS=" + filepath.Join(state, "pattern-model", "pattern.weights")
+	if !contains(env, want) {
+		t.Fatalf("env %v lacks %s", env, want)
+	}
+	if _, err := darknet.Check(darknet.Files{Cfg: value(env, "MODEL_CFG"), Weights: value(env, "MODEL_WEIGHTS"), Names: value(env, "MODEL_NAMES")}); err != nil {
+		t.Fatalf("generated model does not pass detect's checks: %v", err)
+	}
+}
+
+func TestPrepareModelPrefersFetchedOfficialFiles(t *testing.T) {
+	cache := t.TempDir()
+	t.Setenv("XDG_CACHE_HOME", cache)
+	for _, k := range []string{"MODEL_CFG", "MODEL_WEIGHTS", "MODEL_NAMES"} {
+		t.Setenv(k, "")
+	}
+	dir := filepath.Join(cache, "edgewatch", "models", "tiny")
+	g, err := darknet.Generate(darknet.KindTiny, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// hack/fetch-model.sh names the labels file coco.names.
+	if err := os.Rename(g.Files.Names, filepath.Join(dir, "coco.names")); err != nil {
+		t.Fatal(err)
+	}
+	env, note, err := prepareModel(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if value(env, "MODEL_WEIGHTS") != g.Files.Weights || !strings.Contains(note, "COCO yolov4-tiny") || value(env, "CLASS_MAP") == "" {
+		t.Fatalf("env %v, note %q: the fetched model was not chosen", env, note)
+	}
+
+	// A truncated download is not used.
+	if err := os.Truncate(g.Files.Weights, 1000); err != nil {
+		t.Fatal(err)
+	}
+	if _, note, err := prepareModel(t.TempDir()); err != nil || !strings.HasPrefix(note, "DEMO MODEL") {
+		t.Fatalf("truncated weights chosen: %q %v", note, err)
+	}
+}
+
+func TestPlanGivesEveryFunctionItsOwnPorts(t *testing.T) {
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+	t.Setenv("CAMERAS", `[{"id":"c","url":"/dev/null"}]`)
+	t.Setenv("VLM_URL", "http://127.0.0.1:1")
+	t.Setenv("NOTIFY_WEBHOOK_URL", "http://127.0.0.1:1/")
+	o, err := parseUp([]string{"-first-port", "18081", "-metrics-port", "19400", "-scale-to-zero-after", "1m"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := planPipeline(t.Context(), nil, o, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.close()
+	seen := map[int]string{}
+	for _, s := range p.services {
+		for _, port := range []int{s.port, s.metricsPort} {
+			if other, ok := seen[port]; ok {
+				t.Fatalf("%s and %s share port %d", s.name, other, port)
+			}
+			seen[port] = s.name
+		}
+		if s.name == "detect" && !s.activated {
+			t.Fatal("detect does not scale to zero")
+		}
+	}
+	if len(p.services) != 5 {
+		t.Fatalf("%d services planned, want 5", len(p.services))
+	}
+	urls := p.serviceURLs("127.0.0.1")
+	for _, name := range []string{"detect", "alert", "caption"} {
+		if urls[name] == "" {
+			t.Fatalf("Trigger subscriber %s has no local address", name)
+		}
+	}
+}
+
+func contains(env []string, kv string) bool {
+	for _, e := range env {
+		if e == kv {
+			return true
+		}
+	}
+	return false
+}
+
+func value(env []string, key string) string {
+	for _, e := range env {
+		if k, v, ok := strings.Cut(e, "="); ok && k == key {
+			return v
+		}
+	}
+	return ""
+}
