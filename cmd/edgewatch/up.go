@@ -196,7 +196,6 @@ func absState(dir string) (string, error) {
 	return abs, os.MkdirAll(abs, 0o755)
 }
 
-
 // runUp runs the whole pipeline until ctx ends.
 func runUp(ctx context.Context, log *slog.Logger, args []string) error {
 	o, err := parseUp(args)
