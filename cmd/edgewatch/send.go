@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
@@ -21,6 +22,15 @@ func runSend(args []string) error {
 	source := fs.String("source", "", "event source (default /cameras/<camera>)")
 	id := fs.String("id", "", "event id (default a new UUID)")
 	contentType := fs.String("content-type", "application/json", "data content type")
+	ext := map[string]string{}
+	fs.Func("ext", "an extension attribute NAME=VALUE, e.g. class=fire or regionx=120 (repeatable)", func(s string) error {
+		k, v, ok := strings.Cut(s, "=")
+		if !ok || k == "" {
+			return fmt.Errorf("want NAME=VALUE, got %q", s)
+		}
+		ext[k] = v
+		return nil
+	})
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -42,6 +52,12 @@ func runSend(args []string) error {
 		e.SetSource("/cameras/" + *camera)
 	}
 	e.SetExtension("camera", *camera)
+	for k, v := range ext {
+		e.SetExtension(k, v)
+	}
+	if err := e.Validate(); err != nil {
+		return err
+	}
 	e.SetTime(time.Now())
 	if err := e.SetData(*contentType, data); err != nil {
 		return err
