@@ -3,22 +3,10 @@
 package function
 
 import (
-	"bytes"
-	"fmt"
-	"os"
 	"testing"
 
-	"gocv.io/x/gocv"
+	"github.com/edgewatch/edgewatch/functions/detect/internal/matleak"
 )
 
 // TestMain fails the run when a test leaves a gocv Mat unclosed.
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if n := gocv.MatProfile.Count(); n != 0 {
-		var b bytes.Buffer
-		_ = gocv.MatProfile.WriteTo(&b, 1)
-		fmt.Fprintf(os.Stderr, "%d gocv Mats were not closed:\n%s", n, b.String())
-		code = 1
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { matleak.Run(m) }
