@@ -83,7 +83,8 @@ func TestRenderOneTableWithRatios(t *testing.T) {
 	s := out.String()
 	for _, want := range []string{
 		"- date: 2026-11-29T10:00:00Z", "- go version: go1.26.8", "- cpu: AMD EPYC", "- machine: box (linux/amd64, 2 CPUs)",
-		"| package ", "| family ", "| variant ", "| key ", "| ns/op ", "| docs/op ", "| MB/s ", "| events/s ", "| p99-ms ", "| B/op ", "| allocs/op ", "| vs baseline ",
+		"| package ", "| benchmark ", "| ns/op ", "| figures ", "| vs baseline ",
+		"3901 events/s, 7.77 p99-ms",
 		// 256315 / 87311 = 2.94; 3901 / 11454 = 0.34; 7.768 / 2.210 = 3.51
 		"ns/op 2.94x, MB/s 0.34x, events/s 0.34x, p99-ms 3.51x, B/op 6.80x, allocs/op 5.35x",
 		// 609212 / 402267 = 1.51

@@ -57,18 +57,17 @@ func Rows(rep *Report) []Row {
 	return rows
 }
 
-// units lists every unit of the report except ns/op, in order of first
-// appearance.
-func units(rep *Report) []string {
-	var out []string
-	for _, r := range rep.Results {
-		for _, u := range r.Units {
-			if u != "ns/op" && !contains(out, u) {
-				out = append(out, u)
-			}
+// figures lists a result's reported figures other than ns/op, as
+// "value unit" in the order the benchmark reported them; one column of them
+// keeps the table readable when families report different units.
+func figures(r *Result) string {
+	var parts []string
+	for _, u := range r.Units {
+		if u != "ns/op" {
+			parts = append(parts, value(r.Metrics, u)+" "+u)
 		}
 	}
-	return out
+	return strings.Join(parts, ", ")
 }
 
 // Render writes the header and the one Markdown table.
@@ -87,17 +86,13 @@ func Render(w io.Writer, rep *Report, meta Meta) error {
 		fmt.Sprintf("- machine: %s (%s, %d CPUs)", meta.Hostname, platform, meta.NumCPU),
 		"",
 	}
-	us := units(rep)
-	header := append([]string{"package", "family", "variant", "key", "ns/op"}, us...)
-	header = append(header, "vs baseline")
-	table := [][]string{header}
+	table := [][]string{{"package", "benchmark", "ns/op", "figures", "vs baseline"}}
 	for _, row := range Rows(rep) {
-		cells := []string{path.Base(row.Pkg), row.Family, dash(row.Variant), dash(row.Key), value(row.Metrics, "ns/op")}
-		for _, u := range us {
-			cells = append(cells, value(row.Metrics, u))
+		name := row.Family
+		if row.Key != "" {
+			name += "/" + row.Key
 		}
-		cells = append(cells, dash(ratios(row)))
-		table = append(table, cells)
+		table = append(table, []string{path.Base(row.Pkg), name, value(row.Metrics, "ns/op"), dash(figures(row.Result)), dash(ratios(row))})
 	}
 	if len(rep.Results) == 0 {
 		lines = append(lines, "(no benchmark results)")
