@@ -5,8 +5,9 @@
 #   REGISTRY=ghcr.io/you hack/deploy.sh prod    any cluster; REGISTRY is where images are pushed
 #   REGISTRY=ghcr.io/you hack/deploy.sh external   prod on a RabbitMQ outside the cluster
 #
-# Images: detect and motion-source link OpenCV through cgo, so they are built from their Dockerfiles
-# (detect from Dockerfile.cuda when present, for the GPU); alert, caption and dashboard are pure Go
+# Images: detect and motion-source link OpenCV through cgo, so they are built from their Dockerfiles:
+# detect-cuda (Dockerfile.cuda) for the GPU Service of config/services/detect.yaml, and detect
+# (Dockerfile, CPU) for the dev overlay, whose kind cluster has no GPU; alert, caption and dashboard are pure Go
 # and built by Knative Functions' host builder (func build --builder=host). Every image is tagged with
 # the commit, and the overlay is applied with those tags through a generated kustomization, so that
 # one declarative tree (config/) owns every Knative Service: `func deploy` would rewrite a Service
@@ -33,18 +34,23 @@ FUNC="${FUNC:-func}"
 command -v "${FUNC}" >/dev/null || FUNC="kn func"
 step() { echo "==> $*" >&2; }
 
-docker_functions=(detect motion-source)
+# image:function:Dockerfile for every image built with docker.
+case "${overlay}" in
+  dev) docker_images=(detect:detect:Dockerfile motion-source:motion-source:Dockerfile) ;;
+  *) docker_images=(detect-cuda:detect:Dockerfile.cuda motion-source:motion-source:Dockerfile) ;;
+esac
+docker_functions=()
+for spec in "${docker_images[@]}"; do docker_functions+=("${spec%%:*}"); done
 func_functions=(alert caption dashboard)
 
 build() {
-  local name dir dockerfile
-  for name in "${docker_functions[@]}"; do
-    dir="${root}/functions/${name}"
-    [[ -d "${dir}" ]] || { echo "deploy: functions/${name} missing" >&2; exit 1; }
-    dockerfile="${dir}/Dockerfile"
-    if [[ "${name}" == detect && -f "${dir}/Dockerfile.cuda" ]]; then dockerfile="${dir}/Dockerfile.cuda"; fi
-    step "docker build ${REGISTRY}/${name}:${TAG} ($(basename "${dockerfile}"))"
-    docker build -t "${REGISTRY}/${name}:${TAG}" -f "${dockerfile}" "${dir}"
+  local spec name fn dockerfile dir
+  for spec in "${docker_images[@]}"; do
+    IFS=: read -r name fn dockerfile <<<"${spec}"
+    dir="${root}/functions/${fn}"
+    [[ -f "${dir}/${dockerfile}" ]] || { echo "deploy: functions/${fn}/${dockerfile} missing" >&2; exit 1; }
+    step "docker build ${REGISTRY}/${name}:${TAG} (functions/${fn}/${dockerfile})"
+    docker build -t "${REGISTRY}/${name}:${TAG}" -f "${dir}/${dockerfile}" "${dir}"
     docker push "${REGISTRY}/${name}:${TAG}"
   done
   for name in "${func_functions[@]}"; do
