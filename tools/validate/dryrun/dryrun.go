@@ -20,7 +20,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -192,7 +191,7 @@ func (c *Checker) Check(ctx context.Context, d manifest.Document) Outcome {
 	})
 	out.Warnings = c.warnings.take()
 	if err != nil {
-		return fail("%s", message(err))
+		return fail("%v", err)
 	}
 	out.Status = Passed
 	return out
@@ -235,29 +234,6 @@ func transient(err error) bool {
 	return apierrors.IsServerTimeout(err) || apierrors.IsTimeout(err) || apierrors.IsTooManyRequests(err) ||
 		apierrors.IsServiceUnavailable(err) || apierrors.IsInternalError(err) ||
 		errors.As(err, &ne) || strings.Contains(err.Error(), "connection refused")
-}
-
-// message is the API server's reason for rejecting an object, with each
-// cause (field path and complaint) on its own.
-func message(err error) string {
-	var se apierrors.APIStatus
-	if !errors.As(err, &se) {
-		return err.Error()
-	}
-	st := se.Status()
-	if st.Details == nil || len(st.Details.Causes) == 0 {
-		return st.Message
-	}
-	causes := make([]string, 0, len(st.Details.Causes))
-	for _, cs := range st.Details.Causes {
-		if cs.Field != "" && !strings.Contains(cs.Message, cs.Field) {
-			causes = append(causes, cs.Field+": "+cs.Message)
-		} else {
-			causes = append(causes, cs.Message)
-		}
-	}
-	sort.Strings(causes)
-	return fmt.Sprintf("%s (%s)", st.Reason, strings.Join(causes, "; "))
 }
 
 // warningRecorder keeps the warning headers of the current request.

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/edgewatch/edgewatch/tools/validate/manifest"
@@ -132,6 +133,7 @@ func TestObjects(t *testing.T) {
 			t.Logf("%s", o.Message)
 		})
 	}
+	assertNothingStored(t)
 }
 
 // copyTree copies the good test tree of tools/validate into a temporary
@@ -226,6 +228,28 @@ func TestRepository(t *testing.T) {
 	for _, kind := range []string{"Trigger", "Broker", "Service", "Namespace"} {
 		if !checkedKind(res, kind) {
 			t.Errorf("no %s was accepted: the tree was not rendered as expected", kind)
+		}
+	}
+	assertNothingStored(t)
+}
+
+// assertNothingStored fails when a dry run stored an object.
+func assertNothingStored(t *testing.T) {
+	t.Helper()
+	c := checker(t)
+	for _, r := range []schema.GroupVersionResource{
+		{Group: "eventing.knative.dev", Version: "v1", Resource: "triggers"},
+		{Group: "eventing.knative.dev", Version: "v1", Resource: "brokers"},
+		{Group: "serving.knative.dev", Version: "v1", Resource: "services"},
+		{Group: "apps", Version: "v1", Resource: "deployments"},
+		{Version: "v1", Resource: "configmaps"},
+	} {
+		l, err := c.Client().Resource(r).Namespace(DefaultNamespace).List(context.Background(), metav1.ListOptions{})
+		if err != nil {
+			t.Fatalf("list %s: %v", r.Resource, err)
+		}
+		if n := len(l.Items); n > 0 {
+			t.Errorf("%d %s stored in %s: the dry run wrote to the API server", n, r.Resource, DefaultNamespace)
 		}
 	}
 }
