@@ -19,8 +19,14 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export GOWORK=off
 GO="${GO:-go}"
 
-# The release pair built by tools/apiserver/go.mod; change both together.
-kube_version="v1.37.2-etcd-v3.7.0"
+# The releases tools/apiserver/go.mod requires name the cache directory, so that changing
+# either builds afresh; e.g. v1.37.2-etcd-v3.7.0.
+kube_version="$(awk '{ sub(/^require[ \t]+/, "") } $1 == "k8s.io/kubernetes" { k = $2 } $1 == "go.etcd.io/etcd/server/v3" { e = $2 }
+  END { if (k != "" && e != "") print k "-etcd-" e }' "${root}/tools/apiserver/go.mod")"
+if [[ -z "${kube_version}" ]]; then
+  echo "dry-run: tools/apiserver/go.mod requires no k8s.io/kubernetes or go.etcd.io/etcd/server/v3" >&2
+  exit 2
+fi
 bin_dir="${EDGEWATCH_CACHE:-${HOME}/.cache/edgewatch}/kube/${kube_version}"
 
 build() {
@@ -31,7 +37,7 @@ build() {
   mkdir -p "${bin_dir}"
   local tmp
   tmp="$(mktemp -d "${bin_dir}/.build.XXXXXX")"
-  trap 'rm -rf "${tmp}"' RETURN
+  trap 'rm -rf "${tmp}"' EXIT
   (
     cd "${root}/tools/apiserver"
     "${GO}" build -trimpath -ldflags='-s -w' -o "${tmp}/etcd" ./cmd/etcd
