@@ -9,9 +9,9 @@
 #   ${EDGEWATCH_CACHE:-$HOME/.cache/edgewatch}/kube/<version>/{kube-apiserver,etcd}
 # The first build takes minutes (about 11 on 2 cores); later runs take seconds.
 #
-#   hack/dry-run.sh          build if missing, then test tools/validate/dryrun (bad fixtures
+#   hack/dry-run.sh          build if missing, then test tools/validate/kubeapi and dryrun (bad fixtures
 #                            and the repository's tree) against the real servers (make test)
-#   hack/dry-run.sh report   build if missing, then print every object's outcome, exit 1 on a problem
+#   hack/dry-run.sh report   build if missing, then print every rejected and skipped object, exit 1 on a rejection
 #   hack/dry-run.sh build    build the binaries if missing and print their directory
 set -o errexit -o nounset -o pipefail
 
@@ -54,7 +54,7 @@ cd "${root}/tools/validate"
 
 case "${1:-test}" in
   test)
-    "${GO}" test -count=1 -timeout 15m ./dryrun/...
+    "${GO}" test -count=1 -timeout 15m ./kubeapi/... ./dryrun/...
     ;;
   report)
     "${GO}" run ./cmd/dryrun -root "${root}" -bin "${bin_dir}"
