@@ -25,9 +25,9 @@ var crdResource = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Ver
 // knativeCRDDirs are the CRD directories inside the Knative modules that
 // tools/validate already requires, so their versions match the Go types
 // the in-process validation uses.
-var knativeCRDDirs = map[string]string{
-	"knative.dev/serving":  "config/core/300-resources",
-	"knative.dev/eventing": "config/core/resources",
+var knativeCRDDirs = []struct{ module, dir string }{
+	{"knative.dev/serving", "config/core/300-resources"},
+	{"knative.dev/eventing", "config/core/resources"},
 }
 
 // KnativeCRDFiles returns the CRD manifests of Knative Serving and Eventing
@@ -35,7 +35,8 @@ var knativeCRDDirs = map[string]string{
 // moduleDir (tools/validate).
 func KnativeCRDFiles(ctx context.Context, moduleDir string) ([]string, error) {
 	var files []string
-	for mod, sub := range knativeCRDDirs {
+	for _, m := range knativeCRDDirs {
+		mod, sub := m.module, m.dir
 		cmd := exec.CommandContext(ctx, "go", "list", "-m", "-f", "{{.Dir}}", mod)
 		cmd.Dir = moduleDir
 		cmd.Env = append(cmd.Environ(), "GOWORK=off")
