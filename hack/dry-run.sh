@@ -7,13 +7,23 @@
 # The two servers are built from the Go module proxy by tools/apiserver (its own module,
 # outside go.work) into a cache outside the repository and rebuilt only when missing:
 #   ${EDGEWATCH_CACHE:-$HOME/.cache/edgewatch}/kube/<version>/{kube-apiserver,etcd}
-# The first build takes minutes (about 11 on 2 cores); later runs take seconds.
+# The first build takes minutes (4 on this 2-core machine with an empty build cache, up to
+# about 11 when busy); later runs take seconds.
 #
 #   hack/dry-run.sh          build if missing, then test tools/validate/kubeapi and dryrun (bad fixtures
 #                            and the repository's tree) against the real servers (make test)
 #   hack/dry-run.sh report   build if missing, then print every rejected and skipped object, exit 1 on a rejection
 #   hack/dry-run.sh build    build the binaries if missing and print their directory
 set -o errexit -o nounset -o pipefail
+
+mode="${1:-test}"
+case "${mode}" in
+  test | report | build) ;;
+  *)
+    echo "usage: $0 [test|report|build]" >&2
+    exit 2
+    ;;
+esac
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export GOWORK=off
@@ -52,7 +62,7 @@ build
 export EDGEWATCH_KUBE_BIN="${bin_dir}"
 cd "${root}/tools/validate"
 
-case "${1:-test}" in
+case "${mode}" in
   test)
     "${GO}" test -count=1 -timeout 15m ./kubeapi/... ./dryrun/...
     ;;
@@ -61,9 +71,5 @@ case "${1:-test}" in
     ;;
   build)
     echo "${bin_dir}"
-    ;;
-  *)
-    echo "usage: $0 [test|report|build]" >&2
-    exit 2
     ;;
 esac

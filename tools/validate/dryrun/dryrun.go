@@ -2,7 +2,7 @@
 // kube-apiserver as a server-side dry run (DryRun=All) with strict field
 // validation, after installing Knative Serving's and Eventing's CRDs, so that
 // each object meets exactly the schema checks, core API validation and
-// admission a cluster applies, and nothing is stored.
+// built-in admission of a cluster, and nothing is stored.
 //
 // It complements the in-process validation of package objects: the API
 // server enforces the CRDs' OpenAPI schemas (types, enums, required fields,
