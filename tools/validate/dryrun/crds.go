@@ -75,7 +75,15 @@ func InstallCRDs(ctx context.Context, client dynamic.Interface, files []string, 
 			if err != nil {
 				return names, fmt.Errorf("%s: %w", f, err)
 			}
-			_, err = client.Resource(crdResource).Create(ctx, u, metav1.CreateOptions{})
+			// Right after /readyz the server may still refuse for a moment:
+			// retry what may be transient until the deadline.
+			err = wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
+				_, err := client.Resource(crdResource).Create(ctx, u, metav1.CreateOptions{})
+				if err != nil && transient(err) {
+					return false, nil
+				}
+				return true, err
+			})
 			if err != nil && !apierrors.IsAlreadyExists(err) {
 				return names, fmt.Errorf("install CRD %s from %s: %w", d.Name, f, err)
 			}
