@@ -34,6 +34,7 @@ test: deps ## Set up and run every test of every module against the local Rabbit
 	$(GO) test $(TEST_FLAGS) $(MODULES)
 	$(GO) test $(TEST_FLAGS) -tags matprofile $(GOCV_MODULES)
 	bash hack/validate.sh test
+	bash hack/dry-run.sh test
 	$(GO) test $(TEST_FLAGS) -tags e2e ./test/e2e
 
 .PHONY: test-e2e
@@ -43,6 +44,10 @@ test-e2e: deps ## Run the end-to-end, fault and load tests alone (they restart R
 .PHONY: validate
 validate: ## Report every problem of the deployment tree (config/, deploy/) against Knative's own validation.
 	bash hack/validate.sh report
+
+.PHONY: dry-run
+dry-run: ## Dry-run config/ and deploy/ against a real kube-apiserver with Knative's CRDs (first build: minutes).
+	bash hack/dry-run.sh test
 
 .PHONY: parity
 parity: deps ## Compare the local broker with eventing-rabbitmq v0.48.0's own dispatcher on RabbitMQ (heavy build).
