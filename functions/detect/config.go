@@ -41,7 +41,8 @@ type Config struct {
 	// BatchWindow is how long a lone request waits for others to share its
 	// forward pass (BATCH_WINDOW; default 5ms).
 	BatchWindow time.Duration
-	// BatchMax is the largest batch of one forward pass (BATCH_MAX; default 8).
+	// BatchMax is the largest batch of one forward pass (BATCH_MAX; default
+	// 0: by backend, see BatchFor).
 	BatchMax int
 	// MaxImageBytes bounds the JPEG body (MAX_IMAGE_BYTES; default 8 MiB).
 	MaxImageBytes int
@@ -79,7 +80,7 @@ func ParseConfig(cfg map[string]string) (Config, error) {
 		NMS:            p.unit("NMS_THRESHOLD", 0.45),
 		Threads:        p.int("DNN_THREADS", 0, 0, 1024),
 		BatchWindow:    p.duration("BATCH_WINDOW", 5*time.Millisecond),
-		BatchMax:       p.int("BATCH_MAX", 8, 1, 256),
+		BatchMax:       p.int("BATCH_MAX", 0, 1, 256),
 		MaxImageBytes:  p.int("MAX_IMAGE_BYTES", 8<<20, 1, 1<<30),
 		MaxImagePixels: p.int("MAX_IMAGE_PIXELS", 4096*4096, 1, 1<<30),
 		CropQuality:    p.int("CROP_JPEG_QUALITY", 90, 1, 100),
@@ -209,4 +210,23 @@ func (p *parser) duration(key string, def time.Duration) time.Duration {
 		p.fail(key, v, "want a duration such as 5ms")
 	}
 	return d
+}
+
+// DefaultGPUBatch is the batch size on a GPU when BATCH_MAX is not set.
+const DefaultGPUBatch = 8
+
+// BatchFor returns the largest batch for the chosen backend: BATCH_MAX when
+// it is set; otherwise DefaultGPUBatch on CUDA, where one forward pass over
+// several images is where throughput comes from, and 1 on the CPU, where a
+// batch gains nothing over single images (docs/detect.md) and the batching
+// window would only add latency.
+func (c Config) BatchFor(backend yolo.Backend) int {
+	switch {
+	case c.BatchMax > 0:
+		return c.BatchMax
+	case backend == yolo.BackendCUDA:
+		return DefaultGPUBatch
+	default:
+		return 1
+	}
 }

@@ -14,7 +14,7 @@ func TestParseConfigDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.ModelName != "yolov4" || c.Confidence != 0.5 || c.NMS != 0.45 || c.Backend != yolo.BackendAuto ||
-		c.BatchWindow != 5*time.Millisecond || c.BatchMax != 8 || c.MaxImageBytes != 8<<20 || c.MetricsAddress != ":9464" ||
+		c.BatchWindow != 5*time.Millisecond || c.BatchMax != 0 || c.MaxImageBytes != 8<<20 || c.MetricsAddress != ":9464" ||
 		c.ClassMap != nil || c.Sink != "" || c.InputSize != 0 {
 		t.Fatalf("defaults: %+v", c)
 	}
@@ -50,5 +50,16 @@ func TestClassMap(t *testing.T) {
 	identity := classesFor(nil, []string{"accident", "fire", "gun", "knife", "person"})
 	if strings.Join(identity, ",") != "accident,fire,gun,knife," {
 		t.Fatalf("default map: %q", identity)
+	}
+}
+
+func TestBatchForBackend(t *testing.T) {
+	var auto Config
+	if auto.BatchFor(yolo.BackendCPU) != 1 || auto.BatchFor(yolo.BackendCUDA) != DefaultGPUBatch {
+		t.Fatalf("by backend: cpu %d, cuda %d", auto.BatchFor(yolo.BackendCPU), auto.BatchFor(yolo.BackendCUDA))
+	}
+	set := Config{BatchMax: 4}
+	if set.BatchFor(yolo.BackendCPU) != 4 || set.BatchFor(yolo.BackendCUDA) != 4 {
+		t.Fatal("an explicit BATCH_MAX is not used")
 	}
 }

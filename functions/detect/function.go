@@ -158,7 +158,8 @@ func (f *Function) load(cfg Config) (*service, error) {
 	if note := net.BackendNote(); note != "" {
 		f.log.Warn(note)
 	}
-	f.log.Info("DNN backend chosen", "asked", cfg.Backend, "backend", net.Backend(), "opencv_threads", yolo.Threads())
+	f.log.Info("DNN backend chosen", "asked", cfg.Backend, "backend", net.Backend(), "opencv_threads", yolo.Threads(),
+		"batch_max", cfg.BatchFor(net.Backend()))
 	if err := net.Warmup(); err != nil {
 		net.Close()
 		return nil, fmt.Errorf("detect: warm-up forward pass: %w", err)
@@ -170,7 +171,7 @@ func (f *Function) load(cfg Config) (*service, error) {
 			return nil, fmt.Errorf("detect: K_SINK client: %w", err)
 		}
 	}
-	s.batcher, err = batch.New(s.forward, batch.Options{Window: cfg.BatchWindow, Max: cfg.BatchMax})
+	s.batcher, err = batch.New(s.forward, batch.Options{Window: cfg.BatchWindow, Max: cfg.BatchFor(net.Backend())})
 	if err != nil {
 		net.Close()
 		return nil, fmt.Errorf("detect: %w", err)
