@@ -57,6 +57,7 @@ func parseUp(args []string) (upOptions, error) {
 	return o, err
 }
 
+// envOr returns the environment variable key, or def when it is empty.
 func envOr(key, def string) string {
 	if v := os.Getenv(key); v != "" {
 		return v
@@ -86,7 +87,7 @@ func (s service) processAddr(host string) string {
 	return fmt.Sprintf("%s:%d", host, s.port)
 }
 
-// freePort fails early with a clear message when a port is taken.
+// checkPort fails early with a clear message when a port is taken.
 func checkPort(host string, port int) error {
 	ln, err := net.Listen("tcp", fmt.Sprintf("%s:%d", host, port))
 	if err != nil {
@@ -95,6 +96,8 @@ func checkPort(host string, port int) error {
 	return ln.Close()
 }
 
+// processSpec describes a function's process: `edgewatch function NAME`
+// with the address, metrics port and configuration a cluster would give it.
 func processSpec(exe string, s service, host string, state string) supervisor.Spec {
 	addr := s.processAddr(host)
 	env := append([]string{
@@ -125,46 +128,98 @@ func serveMetrics(ctx context.Context, addr string, reg *prometheus.Registry) er
 	return nil
 }
 
+// newRegistry returns the runner's registry with the Go and process collectors.
 func newRegistry() *prometheus.Registry {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return reg
 }
 
-// startServices starts every plain service and waits for each to be ready;
-// activated ones get an activator on their public port instead.
-func startServices(ctx context.Context, log *slog.Logger, exe, host, state string, services []service, idle time.Duration, out io.Writer) ([]func(), error) {
+// launcher starts the local functions and reports the activator's scaling
+// on the runner's metrics, as Knative's autoscaler metrics do on a cluster.
+type launcher struct {
+	log       *slog.Logger
+	exe, host string
+	state     string
+	idle      time.Duration
+	out       io.Writer
+	scales    *prometheus.CounterVec
+	coldStart *prometheus.HistogramVec
+}
+
+func newLauncher(log *slog.Logger, reg prometheus.Registerer, exe, host, state string, idle time.Duration, out io.Writer) *launcher {
+	l := &launcher{log: log, exe: exe, host: host, state: state, idle: idle, out: out,
+		scales: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "edgewatch_runner_scale_events_total",
+			Help: "Local scale-from-zero (direction up) and scale-to-zero (down) events per function.",
+		}, []string{"function", "direction"}),
+		coldStart: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "edgewatch_runner_cold_start_seconds",
+			Help:    "Time from the first held request to a ready function after a scale from zero.",
+			Buckets: prometheus.ExponentialBuckets(0.05, 2, 12),
+		}, []string{"function"}),
+	}
+	reg.MustRegister(l.scales, l.coldStart)
+	return l
+}
+
+// start starts every plain service and waits for each to be ready;
+// activated ones get an activator on their public port instead. It returns
+// the stop functions of what it started, also on error.
+func (l *launcher) start(ctx context.Context, services []service) ([]func(), error) {
 	var stops []func()
 	for _, s := range services {
-		p := supervisor.New(processSpec(exe, s, host, state), log, out)
-		if !s.activated {
-			if err := p.Start(ctx); err != nil {
-				return stops, err
-			}
-			stops = append(stops, func() { _ = p.Stop() })
-			readyCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-			err := p.WaitReady(readyCtx)
-			cancel()
+		p := supervisor.New(processSpec(l.exe, s, l.host, l.state), l.log, l.out)
+		if s.activated {
+			stop, err := l.activate(ctx, s, p)
 			if err != nil {
 				return stops, err
 			}
+			stops = append(stops, stop)
 			continue
 		}
-		target, _ := url.Parse("http://" + s.processAddr(host))
-		a := activator.New(activator.Config{Target: target, Backend: p, IdleTimeout: idle, Logger: log.With("activator", s.name)})
-		ln, err := net.Listen("tcp", fmt.Sprintf("%s:%d", host, s.port))
+		if err := p.Start(ctx); err != nil {
+			return stops, err
+		}
+		stops = append(stops, func() { _ = p.Stop() })
+		readyCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+		err := p.WaitReady(readyCtx)
+		cancel()
 		if err != nil {
 			return stops, err
 		}
-		srv := &http.Server{Handler: a, ReadHeaderTimeout: 10 * time.Second}
-		actx, cancel := context.WithCancel(ctx)
-		go a.Run(actx)
-		go func() { _ = srv.Serve(ln) }()
-		stops = append(stops, func() { _ = srv.Close(); cancel(); _ = p.Stop() })
 	}
 	return stops, nil
 }
 
+// activate serves an activator for the process on the service's public port.
+func (l *launcher) activate(ctx context.Context, s service, p *supervisor.Process) (func(), error) {
+	target, err := url.Parse("http://" + s.processAddr(l.host))
+	if err != nil {
+		return nil, err
+	}
+	a := activator.New(activator.Config{Target: target, Backend: p, IdleTimeout: l.idle,
+		Logger: l.log.With("activator", s.name),
+		OnScale: func(replicas int, took time.Duration) {
+			if replicas == 0 {
+				l.scales.WithLabelValues(s.name, "down").Inc()
+				return
+			}
+			l.scales.WithLabelValues(s.name, "up").Inc()
+			l.coldStart.WithLabelValues(s.name).Observe(took.Seconds())
+		}})
+	ln, err := net.Listen("tcp", fmt.Sprintf("%s:%d", l.host, s.port))
+	if err != nil {
+		return nil, err
+	}
+	srv := &http.Server{Handler: a, ReadHeaderTimeout: 10 * time.Second}
+	actx, cancel := context.WithCancel(ctx)
+	go a.Run(actx)
+	go func() { _ = srv.Serve(ln) }()
+	return func() { _ = srv.Close(); cancel(); _ = p.Stop() }, nil
+}
+
+// stopAll runs the stop functions in reverse order of starting.
 func stopAll(stops []func()) {
 	for i := len(stops) - 1; i >= 0; i-- {
 		stops[i]()
@@ -188,6 +243,7 @@ func banner(w io.Writer, lines [][2]string, notes []string) {
 	fmt.Fprintln(w, strings.Repeat("─", 72))
 }
 
+// absState makes the state directory and returns its absolute path.
 func absState(dir string) (string, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
@@ -234,7 +290,7 @@ func runUp(ctx context.Context, log *slog.Logger, args []string) error {
 	if err != nil {
 		return err
 	}
-	stops, err := startServices(runCtx, log, exe, o.host, state, p.services, o.idle, os.Stdout)
+	stops, err := newLauncher(log, reg, exe, o.host, state, o.idle, os.Stdout).start(runCtx, p.services)
 	defer func() {
 		stopAll(stops)
 		cancel()

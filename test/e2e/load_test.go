@@ -126,6 +126,11 @@ func TestColdStart(t *testing.T) {
 	if starts < 2 {
 		t.Fatalf("detect started %d times from zero, want 2", starts)
 	}
+	up := p.metricPort(p.ports.metrics(), "edgewatch_runner_scale_events_total", `function="detect"`, `direction="up"`)
+	down := p.metricPort(p.ports.metrics(), "edgewatch_runner_scale_events_total", `function="detect"`, `direction="down"`)
+	if up < 2 || down < 1 {
+		t.Fatalf("runner metrics: %v scale-ups and %v scale-downs of detect, want ≥ 2 and ≥ 1", up, down)
+	}
 	report(t, "cold start: first event to stored incident with detect at zero: %v (first use), %v (after scale to zero); nothing lost",
 		first.Round(time.Millisecond), second.Round(time.Millisecond))
 }
