@@ -68,7 +68,7 @@ func (p *pipeline) bannerLines(o upOptions, brokerURL string) [][2]string {
 		}
 	}
 	lines = append(lines, p.extra...)
-	lines = append(lines, [2]string{"metrics", fmt.Sprintf("http://%s:%d/metrics (broker), ports %d-%d (functions)",
+	lines = append(lines, [2]string{"metrics", fmt.Sprintf("http://%s:%d/metrics (broker, runner), ports %d-%d (functions)",
 		o.host, o.metricsPort, o.metricsPort+1, o.metricsPort+len(p.services))})
 	return lines
 }
