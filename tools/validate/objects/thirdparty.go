@@ -210,10 +210,8 @@ type PodMonitor struct {
 // refuses an empty selector (which would scrape every pod of the namespace).
 func (m *PodMonitor) Validate() error {
 	var errs []error
-	if len(m.Spec.Selector.MatchLabels) == 0 && len(m.Spec.Selector.MatchExpressions) == 0 {
-		errs = append(errs, errors.New("spec.selector is empty: it would select every pod"))
-	} else if _, err := metav1.LabelSelectorAsSelector(&m.Spec.Selector); err != nil {
-		errs = append(errs, fmt.Errorf("spec.selector: %w", err))
+	if err := checkSelector(&m.Spec.Selector, "pod"); err != nil {
+		errs = append(errs, err)
 	}
 	if len(m.Spec.PodMetricsEndpoints) == 0 {
 		errs = append(errs, errors.New("spec.podMetricsEndpoints is empty"))
@@ -226,6 +224,18 @@ func (m *PodMonitor) Validate() error {
 		errs = append(errs, endpointChecks(at, e.Scheme, e.Interval, e.ScrapeTimeout, e.Relabelings, e.MetricRelabelings)...)
 	}
 	return errors.Join(errs...)
+}
+
+// checkSelector refuses an empty selector, which would select every object
+// of its kind in the namespace, and one Kubernetes cannot parse.
+func checkSelector(sel *metav1.LabelSelector, kind string) error {
+	if len(sel.MatchLabels) == 0 && len(sel.MatchExpressions) == 0 {
+		return fmt.Errorf("spec.selector is empty: it would select every %s", kind)
+	}
+	if _, err := metav1.LabelSelectorAsSelector(sel); err != nil {
+		return fmt.Errorf("spec.selector: %w", err)
+	}
+	return nil
 }
 
 // Endpoint mirrors one entry of a ServiceMonitor's endpoints.
@@ -256,10 +266,8 @@ type ServiceMonitor struct {
 // Validate checks the ServiceMonitor the way the Prometheus Operator would.
 func (m *ServiceMonitor) Validate() error {
 	var errs []error
-	if len(m.Spec.Selector.MatchLabels) == 0 && len(m.Spec.Selector.MatchExpressions) == 0 {
-		errs = append(errs, errors.New("spec.selector is empty: it would select every Service"))
-	} else if _, err := metav1.LabelSelectorAsSelector(&m.Spec.Selector); err != nil {
-		errs = append(errs, fmt.Errorf("spec.selector: %w", err))
+	if err := checkSelector(&m.Spec.Selector, "Service"); err != nil {
+		errs = append(errs, err)
 	}
 	if len(m.Spec.Endpoints) == 0 {
 		errs = append(errs, errors.New("spec.endpoints is empty"))
