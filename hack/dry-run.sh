@@ -45,9 +45,12 @@ build() {
   fi
   echo "dry-run: building kube-apiserver and etcd into ${bin_dir} (first time only, several minutes)" >&2
   mkdir -p "${bin_dir}"
+  # The EXIT trap runs after build() has returned, so it must not name a
+  # local variable: the path is expanded into the trap now.
   local tmp
   tmp="$(mktemp -d "${bin_dir}/.build.XXXXXX")"
-  trap 'rm -rf "${tmp}"' EXIT
+  # shellcheck disable=SC2064
+  trap "rm -rf '${tmp}'" EXIT
   (
     cd "${root}/tools/apiserver"
     "${GO}" build -trimpath -ldflags='-s -w' -o "${tmp}/etcd" ./cmd/etcd
