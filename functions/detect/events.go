@@ -27,6 +27,10 @@ const (
 	// ExtLat and ExtLon give the camera's location as decimal strings.
 	ExtLat = "lat"
 	ExtLon = "lon"
+	// ExtTrack and ExtTracks name the motion tracks an image shows; detect
+	// carries them from the motion event onto its detections.
+	ExtTrack  = "track"
+	ExtTracks = "tracks"
 
 	// ContentTypeJPEG is the content type of motion events.
 	ContentTypeJPEG = "image/jpeg"

@@ -99,6 +99,32 @@ func TestDownscaledCropMapsBackToTheFrame(t *testing.T) {
 	}
 }
 
+// TestLetterboxedFrameMapsBackToTheFrame sends what motion-source sends for a
+// busy scene: the whole 1920×1080 frame letterboxed into 416×416 (content at
+// the top left, grey below), standing for the 1920-px square at (0, 0).
+func TestLetterboxedFrameMapsBackToTheFrame(t *testing.T) {
+	f, _ := startDetect(t, patternConfig(t, nil))
+	img := patternJPEG(t, 416, 416, square{image.Rect(64, 96, 96, 128), green})
+	ext := map[string]any{ExtRegionX: 0, ExtRegionY: 0, ExtRegionW: 1920, ExtRegionH: 1920,
+		ExtFrameWidth: 1920, ExtFrameHeight: 1080, ExtTrack: "7001", ExtTracks: "7001,7002"}
+	reply, err := f.Handle(context.Background(), motionEvent(t, "m-lb", img, ext))
+	if err != nil || reply == nil {
+		t.Fatalf("Handle = %v, %v", reply, err)
+	}
+	d := validate(t, detectionSchema(t), *reply)
+	// 1920/416 frame pixels per image pixel: 64 → 295.4, 96 → 443.1, 128 → 590.8.
+	if d.Box != (Box{X: 295, Y: 443, W: 148, H: 148}) || d.Frame != (Frame{Width: 1920, Height: 1080}) {
+		t.Fatalf("box %+v frame %+v", d.Box, d.Frame)
+	}
+	if reply.Extensions()[ExtTrack] != "7001" || reply.Extensions()[ExtTracks] != "7001,7002" {
+		t.Fatalf("track extensions not carried: %v", reply.Extensions())
+	}
+	bad := map[string]any{ExtTrack: "seven"}
+	if _, err := f.Handle(context.Background(), motionEvent(t, "m-bad", img, bad)); statusOf(err) != http.StatusBadRequest {
+		t.Fatalf("a non-numeric track answered %v, want 400", err)
+	}
+}
+
 func TestRedeliveryProducesTheSameEventIDs(t *testing.T) {
 	snk := newSink(t, 0)
 	f, _ := startDetect(t, patternConfig(t, map[string]string{"K_SINK": snk.URL}))

@@ -42,6 +42,9 @@ type motion struct {
 	scaleX, scaleY float64
 	frame          image.Point
 	location       *Location
+	// track and tracks are the motion tracks the image shows, carried onto
+	// the detections; empty when the source does not track.
+	track, tracks string
 }
 
 // handle validates, detects, builds and delivers. Bad input answers 400,
@@ -174,6 +177,9 @@ func readMotion(e event.Event, size image.Point) (motion, error) {
 	if mo.frame.X > 16384 || mo.frame.Y > 16384 {
 		return mo, refuse(http.StatusBadRequest, "frame %d×%d larger than 16384 pixels", mo.frame.X, mo.frame.Y)
 	}
+	if err := readTracks(ext, &mo); err != nil {
+		return mo, err
+	}
 	lat, latOK := ext[ExtLat]
 	lon, lonOK := ext[ExtLon]
 	if latOK && lonOK {
@@ -185,6 +191,46 @@ func readMotion(e event.Event, size image.Point) (motion, error) {
 		mo.location = &Location{Lat: la, Lon: lo}
 	}
 	return mo, nil
+}
+
+// readTracks reads the track extensions: decimal ids, comma-separated in
+// tracks, bounded in length.
+func readTracks(ext map[string]any, mo *motion) error {
+	for _, f := range []struct {
+		name string
+		dst  *string
+		list bool
+	}{{ExtTrack, &mo.track, false}, {ExtTracks, &mo.tracks, true}} {
+		v, ok := ext[f.name]
+		if !ok {
+			continue
+		}
+		s, err := types.ToString(v)
+		if err != nil || !trackIDs(s, f.list) {
+			return refuse(http.StatusBadRequest, "extension %s=%v: want decimal track ids%s", f.name, v,
+				map[bool]string{true: ", comma-separated, at most 32", false: ""}[f.list])
+		}
+		*f.dst = s
+	}
+	return nil
+}
+
+// trackIDs reports whether s is one decimal id, or with list a
+// comma-separated list of at most 32.
+func trackIDs(s string, list bool) bool {
+	ids := []string{s}
+	if list {
+		ids = strings.Split(s, ",")
+	}
+	if len(ids) > 32 {
+		return false
+	}
+	for _, id := range ids {
+		if _, err := strconv.ParseUint(id, 10, 64); err != nil {
+			return false
+		}
+	}
+	return true
 }
 
 func parseDegrees(v any, limit float64) (float64, error) {
@@ -249,6 +295,12 @@ func (s *service) build(mo motion, img gocv.Mat, dets []yolo.Detection) ([]event
 		ev.SetTime(now)
 		ev.SetExtension(ExtCamera, mo.camera)
 		ev.SetExtension(ExtClass, class)
+		if mo.track != "" {
+			ev.SetExtension(ExtTrack, mo.track)
+		}
+		if mo.tracks != "" {
+			ev.SetExtension(ExtTracks, mo.tracks)
+		}
 		if err := ev.SetData(ContentTypeJSON, data); err != nil {
 			return nil, err
 		}

@@ -19,6 +19,10 @@ const (
 	// ExtLat and ExtLon give the camera's location as decimal strings.
 	ExtLat = "lat"
 	ExtLon = "lon"
+	// ExtTrack is the id of the motion track that made the image due, and
+	// ExtTracks the comma-separated ids of every track the image shows.
+	ExtTrack  = "track"
+	ExtTracks = "tracks"
 	// ContentTypeJPEG is the content type of a motion event's data.
 	ContentTypeJPEG = "image/jpeg"
 )

@@ -51,6 +51,11 @@ const (
 	KeyLogLevel         = "LOG_LEVEL"
 )
 
+// DefaultModelInputSize is the detector's input size (detect's INPUT_SIZE)
+// unless MODEL_INPUT_SIZE says otherwise: the smallest side of a crop and the
+// longest side of every image sent.
+const DefaultModelInputSize = 416
+
 // DefaultMetricsAddress is where metrics are served unless METRICS_ADDRESS
 // says otherwise.
 const DefaultMetricsAddress = ":9464"
@@ -121,7 +126,7 @@ func (s *Source) Start(ctx context.Context, cfg map[string]string) error {
 	if err != nil {
 		return err
 	}
-	modelInput, err := intKey(cfg, KeyModelInputSize, 320)
+	modelInput, err := intKey(cfg, KeyModelInputSize, DefaultModelInputSize)
 	if err != nil {
 		return err
 	}
@@ -233,19 +238,15 @@ func (s *Source) Stop(ctx context.Context) error {
 	return err
 }
 
-// Ready reports true once every configured camera has produced a frame.
+// Ready reports true once the source has started: its cameras run and its
+// metrics are served. A camera that cannot be opened does not make the
+// process unready (restarting it would not help, and it would hold up every
+// other camera of the process); its state is in the status page and in
+// edgewatch_motion_source_camera_up.
 func (s *Source) Ready(context.Context) (bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.started {
-		return false, nil
-	}
-	for _, w := range s.watchers {
-		if !w.Ready() {
-			return false, nil
-		}
-	}
-	return true, nil
+	return s.started, nil
 }
 
 // StatusPage is what Handle serves.

@@ -44,8 +44,12 @@ const (
 	ExtClass = "class"
 	// ExtIncident is the incident id on incident and caption events.
 	ExtIncident = "incident"
-	// ExtRegionX, ExtRegionY, ExtRegionW and ExtRegionH give the motion
-	// region's box in full-frame pixels (integers).
+	// ExtRegionX, ExtRegionY, ExtRegionW and ExtRegionH give the frame
+	// pixels a motion event's image stands for (integers): the region's box,
+	// or for a whole frame letterboxed into a square, the square of the
+	// frame's longer side at (0, 0), partly past the frame's edge. An image
+	// pixel (x, y) is frame pixel (regionx + x·regionw/width,
+	// regiony + y·regionh/height).
 	ExtRegionX = "regionx"
 	ExtRegionY = "regiony"
 	ExtRegionW = "regionw"
@@ -57,6 +61,11 @@ const (
 	// the camera has one.
 	ExtLat = "lat"
 	ExtLon = "lon"
+	// ExtTrack is the id of the motion track that made a motion event's
+	// image due, and ExtTracks the comma-separated ids of every track the
+	// image shows (at most 32). detect carries both onto its detections.
+	ExtTrack  = "track"
+	ExtTracks = "tracks"
 	// ExtErrorDest, ExtErrorCode and ExtErrorData are added by the broker to
 	// a dead-lettered event (same names as Knative's).
 	ExtErrorDest = "knativeerrordest"

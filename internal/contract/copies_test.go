@@ -36,6 +36,8 @@ func TestMotionSourceCopyOfContract(t *testing.T) {
 	same(t, "ExtFrameHeight", motionsource.ExtFrameHeight, ExtFrameHeight)
 	same(t, "ExtLat", motionsource.ExtLat, ExtLat)
 	same(t, "ExtLon", motionsource.ExtLon, ExtLon)
+	same(t, "ExtTrack", motionsource.ExtTrack, ExtTrack)
+	same(t, "ExtTracks", motionsource.ExtTracks, ExtTracks)
 	same(t, "ContentTypeJPEG", motionsource.ContentTypeJPEG, ContentTypeJPEG)
 	same(t, "CameraSource", motionsource.CameraSource("cam-1"), CameraSource("cam-1"))
 }
@@ -59,6 +61,8 @@ func TestDetectCopyOfContract(t *testing.T) {
 	same(t, "ExtFrameHeight", detect.ExtFrameHeight, ExtFrameHeight)
 	same(t, "ExtLat", detect.ExtLat, ExtLat)
 	same(t, "ExtLon", detect.ExtLon, ExtLon)
+	same(t, "ExtTrack", detect.ExtTrack, ExtTrack)
+	same(t, "ExtTracks", detect.ExtTracks, ExtTracks)
 	same(t, "ContentTypeJPEG", detect.ContentTypeJPEG, ContentTypeJPEG)
 	same(t, "ContentTypeJSON", detect.ContentTypeJSON, ContentTypeJSON)
 	same(t, "CameraSource", detect.CameraSource("cam-1"), CameraSource("cam-1"))

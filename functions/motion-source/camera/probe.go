@@ -3,12 +3,37 @@ package camera
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"net"
 	"net/url"
 	"strings"
 	"time"
 )
+
+// checkFile tells a missing or unreadable video file from one OpenCV cannot
+// decode, which FFmpeg reports alike.
+func checkFile(src Source) error {
+	if src.Kind != KindFile {
+		return nil
+	}
+	st, err := os.Stat(src.Target)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("file not found: %s", src.Target)
+	case err != nil:
+		return fmt.Errorf("cannot read the file: %w", err)
+	case st.IsDir():
+		return fmt.Errorf("%s is a directory, not a video file", src.Target)
+	}
+	f, err := os.Open(src.Target)
+	if err != nil {
+		return fmt.Errorf("cannot read the file: %w", err)
+	}
+	return f.Close()
+}
 
 // probeTimeout bounds a probe of a network camera.
 const probeTimeout = 3 * time.Second

@@ -124,6 +124,7 @@ type Stream struct {
 	failures   int           // consecutive failures, for backoff
 	decodeTime time.Duration // in grab/read calls during the last Next
 	opens      int           // successful opens so far
+	loops      int           // restarts of a looped file
 }
 
 // NewStream returns a Stream; nothing opens until the first Next.
@@ -196,7 +197,7 @@ func (s *Stream) Next(ctx context.Context) (gocv.Mat, error) {
 func (s *Stream) reopen(ctx context.Context) error {
 	if s.failures > 0 {
 		wait := s.backoff()
-		s.log.Info("reconnecting", "in", wait.Round(time.Millisecond), "attempt", s.failures)
+		s.log.Info("reconnecting", "in", wait.Round(time.Millisecond).String(), "attempt", s.failures)
 		if err := sleep(ctx, wait); err != nil {
 			return err
 		}
@@ -207,10 +208,16 @@ func (s *Stream) reopen(ctx context.Context) error {
 	var vc *gocv.VideoCapture
 	err := probe(ctx, s.opts.Source)
 	if err == nil {
+		err = checkFile(s.opts.Source)
+	}
+	if err == nil {
 		vc, err = s.opener.open(s.opts.Source, s.opts.Transport)
 	}
 	if err == nil && !vc.IsOpened() {
 		err = errors.New("capture did not open")
+		if s.opts.Source.Kind == KindFile {
+			err = errors.New("not a video file OpenCV can read (no decodable stream)")
+		}
 	}
 	if err != nil {
 		if vc != nil {
@@ -328,6 +335,10 @@ func (s *Stream) ended() (done bool, err error) {
 	}
 	read, expected, pos := s.read, s.expected, s.pos
 	s.closeCapture()
+	if !s.opts.Source.Live() && read > 0 {
+		s.log.Info("end of video file", "path", s.opts.Source.Target, "decoded", pos,
+			"media_time", s.mediaTime(pos).Round(time.Millisecond).String(), "loop", s.opts.Loop)
+	}
 	if s.opts.Source.Live() {
 		s.failures++
 		s.m.ReadErrors.Inc()
@@ -351,6 +362,9 @@ func (s *Stream) ended() (done bool, err error) {
 	}
 	if read == 0 {
 		s.failures++ // a loop over an unreadable file must not spin
+	} else {
+		s.loops++
+		s.log.Info("restarting video file", "path", s.opts.Source.Target, "loop", s.loops)
 	}
 	return false, nil
 }
@@ -364,14 +378,17 @@ func (s *Stream) closeCapture() {
 }
 
 // backoff returns the wait before the next attempt: exponential from
-// BackoffInitial, capped at BackoffMax, with ±20 % jitter.
+// BackoffInitial with ±20 % jitter, never more than BackoffMax.
 func (s *Stream) backoff() time.Duration {
-	d := float64(s.opts.BackoffInitial) * math.Pow(2, float64(s.failures-1))
-	if d > float64(s.opts.BackoffMax) {
-		d = float64(s.opts.BackoffMax)
-	}
-	d *= 0.8 + 0.4*rand.Float64()
-	return time.Duration(d)
+	return Backoff(s.opts.BackoffInitial, s.opts.BackoffMax, s.failures, rand.Float64())
+}
+
+// Backoff returns the wait before attempt n (from 1) of a reconnection:
+// initial × 2ⁿ⁻¹, jittered by ±20 % with r in [0, 1), and capped at max after
+// the jitter, so that the cap holds whatever the jitter.
+func Backoff(initial, max time.Duration, n int, r float64) time.Duration {
+	d := float64(initial) * math.Pow(2, float64(n-1)) * (0.8 + 0.4*r)
+	return time.Duration(math.Min(d, float64(max)))
 }
 
 // Info describes the open stream.
@@ -411,10 +428,26 @@ func (s *Stream) Clock() time.Duration {
 	if s.opts.Source.Live() {
 		return s.now().Sub(s.opened)
 	}
-	if s.srcFPS <= 0 {
+	return s.mediaTime(s.pos)
+}
+
+// FrameTime returns when the last frame handed out was taken: the wall clock
+// for a live stream; for a file, the time it (re)opened plus the frame's
+// media time, so that a file read faster than real time still stamps its
+// events on the clip's own clock.
+func (s *Stream) FrameTime() time.Time {
+	if s.opts.Source.Live() {
+		return s.now()
+	}
+	return s.opened.Add(s.Clock())
+}
+
+// mediaTime returns the media time of the frame at position pos of a file.
+func (s *Stream) mediaTime(pos int) time.Duration {
+	if s.srcFPS <= 0 || pos <= 0 {
 		return 0
 	}
-	return time.Duration(float64(s.pos) / s.srcFPS * float64(time.Second))
+	return time.Duration(float64(pos-1) / s.srcFPS * float64(time.Second))
 }
 
 // Decoded returns the frames decoded since the stream last opened.

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"regexp"
 	"strconv"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/edgewatch/edgewatch/functions/motion-source/motion"
 	"github.com/edgewatch/edgewatch/functions/motion-source/region"
+	"github.com/edgewatch/edgewatch/functions/motion-source/track"
 	"sigs.k8s.io/yaml"
 )
 
@@ -50,6 +52,8 @@ type Camera struct {
 	Motion MotionConfig `json:"motion,omitempty"`
 	// Region tunes the crops.
 	Region RegionConfig `json:"region,omitempty"`
+	// Track tunes the tracking of motion blobs.
+	Track TrackConfig `json:"track,omitempty"`
 
 	// Secrets are the values substituted for ${VAR} references, to be
 	// hidden in logs.
@@ -75,29 +79,81 @@ type MotionConfig struct {
 	Alpha float64 `json:"alpha,omitempty"`
 	// LightingChange is the changed fraction taken as a lighting change [0.8].
 	LightingChange float64 `json:"lighting_change,omitempty"`
+	// StillFor is how long a changed area must stay still before it is
+	// learnt into the background (ghosts of people who left, parked cars)
+	// [1.5s]; a negative value turns this off.
+	StillFor Duration `json:"still_for,omitempty"`
 }
+
+// TrackConfig is the part of track.Config a camera may set.
+type TrackConfig struct {
+	// Refresh is how often a blob that keeps moving is sent again [1s];
+	// "off" (or a negative value) turns tracking off and sends every
+	// analysed frame with motion.
+	Refresh Duration `json:"refresh,omitempty"`
+}
+
+// Tracking reports whether the camera tracks blobs (the default).
+func (c Camera) Tracking() bool { return c.Track.Refresh >= 0 }
+
+// Tracker returns the camera's tracker configuration.
+func (c Camera) Tracker() track.Config {
+	cfg := track.Config{Refresh: time.Duration(c.Track.Refresh)}
+	// A track is lost after a refresh interval unseen, and never sooner than
+	// two analysed frames.
+	cfg.Lost = max(cfg.Refresh, time.Second, time.Duration(2*float64(time.Second)/c.fps()))
+	return cfg
+}
+
+// fps returns the analysis frame rate.
+func (c Camera) fps() float64 {
+	if c.FPS > 0 {
+		return c.FPS
+	}
+	return DefaultFPS
+}
+
+// DefaultFPS is the analysis frame rate of a camera that sets none.
+const DefaultFPS = 5
 
 // RegionConfig is the part of region.Config a camera may set; zero values
 // take region's defaults.
 type RegionConfig struct {
 	// MinSize is the smallest region side [MODEL_INPUT_SIZE].
 	MinSize int `json:"min_size,omitempty"`
-	// MaxRegions caps the regions per frame [4].
+	// MaxRegions caps the crops per frame; a frame that needs more sends
+	// the whole frame [4].
 	MaxRegions int `json:"max_regions,omitempty"`
-	// Quality is the JPEG quality [90].
+	// FullFrameAbove is the fraction of the frame which, covered by the
+	// crops, makes the frame sent whole instead [0.5].
+	FullFrameAbove float64 `json:"full_frame_above,omitempty"`
+	// Quality is the JPEG quality [80].
 	Quality int `json:"quality,omitempty"`
 }
 
+// DefaultStillFor is how long a changed area stays still before it is learnt
+// into the background, unless a camera says otherwise.
+const DefaultStillFor = 1500 * time.Millisecond
+
 // Gate returns the camera's motion gate configuration.
 func (c Camera) Gate() motion.Config {
+	still := time.Duration(c.Motion.StillFor)
+	if still == 0 {
+		still = DefaultStillFor
+	}
+	frames := -1
+	if still > 0 {
+		frames = max(2, int(math.Round(still.Seconds()*c.fps())))
+	}
 	return motion.Config{Height: c.Motion.Height, Threshold: c.Motion.Threshold, MinArea: c.Motion.MinArea,
-		Alpha: c.Motion.Alpha, LightingChange: c.Motion.LightingChange, Masks: c.Masks}
+		Alpha: c.Motion.Alpha, LightingChange: c.Motion.LightingChange, Masks: c.Masks, StillFrames: frames}
 }
 
 // Regions returns the camera's region configuration; minSize is the
 // process-wide default (MODEL_INPUT_SIZE) used when the camera sets none.
 func (c Camera) Regions(minSize int) region.Config {
-	r := region.Config{MinSize: c.Region.MinSize, MaxRegions: c.Region.MaxRegions, Quality: c.Region.Quality}
+	r := region.Config{MinSize: c.Region.MinSize, MaxRegions: c.Region.MaxRegions, Quality: c.Region.Quality,
+		FullFrameAbove: c.Region.FullFrameAbove}
 	if r.MinSize == 0 {
 		r.MinSize = minSize
 	}
@@ -115,10 +171,15 @@ func (c Camera) IsRealtime() bool {
 // Duration is a time.Duration written as "1.5s" or a number of seconds.
 type Duration time.Duration
 
-// UnmarshalJSON reads "1.5s" or 1.5.
+// UnmarshalJSON reads "1.5s", 1.5 or "off" (a negative duration: the
+// feature is turned off).
 func (d *Duration) UnmarshalJSON(b []byte) error {
 	var s string
 	if err := json.Unmarshal(b, &s); err == nil {
+		if s == "off" {
+			*d = -1
+			return nil
+		}
 		v, err := time.ParseDuration(s)
 		if err != nil {
 			return err
@@ -134,8 +195,13 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// MarshalJSON writes the duration as a string.
-func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+// MarshalJSON writes the duration as a string, "off" when negative.
+func (d Duration) MarshalJSON() ([]byte, error) {
+	if d < 0 {
+		return json.Marshal("off")
+	}
+	return json.Marshal(time.Duration(d).String())
+}
 
 var (
 	idPattern  = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
@@ -235,6 +301,9 @@ func (c *Camera) validate() error {
 	}
 	if c.Cooldown < 0 || c.Queue < 0 {
 		return errors.New("cooldown and queue must be ≥ 0")
+	}
+	if r := time.Duration(c.Track.Refresh); r > 0 && r < 100*time.Millisecond {
+		return errors.New("track.refresh must be at least 100ms, or off")
 	}
 	if err := c.Gate().Validate(); err != nil {
 		return err

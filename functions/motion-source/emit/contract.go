@@ -22,13 +22,18 @@ const (
 	// ExtLat and ExtLon are the camera's location as decimal strings.
 	ExtLat = "lat"
 	ExtLon = "lon"
+	// ExtTrack is the id of the motion track that made the image due, and
+	// ExtTracks the comma-separated ids of every track the image shows.
+	ExtTrack  = "track"
+	ExtTracks = "tracks"
 )
 
 // reserved are the extensions the contract defines; K_CE_OVERRIDES may not
 // change them.
 func reserved(name string) bool {
 	switch name {
-	case ExtCamera, ExtRegionX, ExtRegionY, ExtRegionW, ExtRegionH, ExtFrameWidth, ExtFrameHeight, ExtLat, ExtLon:
+	case ExtCamera, ExtRegionX, ExtRegionY, ExtRegionW, ExtRegionH, ExtFrameWidth, ExtFrameHeight, ExtLat, ExtLon,
+		ExtTrack, ExtTracks:
 		return true
 	}
 	return false

@@ -1,6 +1,7 @@
 // Package emit sends motion events to the sink (K_SINK) as binary-mode
-// CloudEvents with the JPEG crop as body, through a bounded per-camera queue
-// that drops the oldest event when the sink falls behind.
+// CloudEvents with the JPEG image as body, through a bounded per-camera queue
+// that drops the oldest event when the sink falls behind a live camera, and
+// makes a file wait for the sink instead.
 package emit
 
 import (
@@ -50,6 +51,10 @@ type Motion struct {
 	Frame image.Point
 	// Location is the camera's position, when it has one.
 	Location *Location
+	// Track is the id of the track that made the image due; Tracks are the
+	// ids of every track the image shows (both empty when tracking is off).
+	Track  uint64
+	Tracks []uint64
 	// JPEG is the region's image.
 	JPEG []byte
 }
@@ -171,6 +176,10 @@ func (c *Client) Event(m Motion) (cloudevents.Event, error) {
 	e.SetExtension(ExtRegionH, m.Region.Dy())
 	e.SetExtension(ExtFrameWidth, m.Frame.X)
 	e.SetExtension(ExtFrameHeight, m.Frame.Y)
+	if m.Track != 0 {
+		e.SetExtension(ExtTrack, strconv.FormatUint(m.Track, 10))
+		e.SetExtension(ExtTracks, joinIDs(m.Tracks))
+	}
 	if m.Location != nil {
 		e.SetExtension(ExtLat, strconv.FormatFloat(m.Location.Lat, 'f', -1, 64))
 		e.SetExtension(ExtLon, strconv.FormatFloat(m.Location.Lon, 'f', -1, 64))
@@ -179,6 +188,25 @@ func (c *Client) Event(m Motion) (cloudevents.Event, error) {
 		return e, err
 	}
 	return e, e.Validate()
+}
+
+// maxTracks bounds the ids listed in the tracks extension, so that an
+// event's attributes stay small whatever the scene.
+const maxTracks = 32
+
+// joinIDs writes at most maxTracks ids, comma-separated.
+func joinIDs(ids []uint64) string {
+	b := make([]byte, 0, 20*min(len(ids), maxTracks))
+	for i, id := range ids {
+		if i == maxTracks {
+			break
+		}
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendUint(b, id, 10)
+	}
+	return string(b)
 }
 
 // Send delivers one event, retrying with exponential backoff. It returns nil

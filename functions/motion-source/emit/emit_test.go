@@ -49,12 +49,12 @@ func TestQueueDropsTheOldestWhenTheSinkIsStuck(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := metrics.Discard("cam")
-	q := emit.NewQueue(client, 3, slog.New(slog.NewTextHandler(io.Discard, nil)), m)
+	q := emit.NewQueue(client, 3, emit.DropOldest, slog.New(slog.NewTextHandler(io.Discard, nil)), m)
 	done := make(chan struct{})
 	go func() { q.Run(context.Background()); close(done) }()
 
 	push := func(i int) bool {
-		return q.Push(emit.Motion{Camera: "cam", Time: time.Now(), Region: image.Rect(i, 0, i+10, 10), Frame: image.Pt(100, 100), JPEG: []byte{0xff, 0xd8}})
+		return q.Push(context.Background(), emit.Motion{Camera: "cam", Time: time.Now(), Region: image.Rect(i, 0, i+10, 10), Frame: image.Pt(100, 100), JPEG: []byte{0xff, 0xd8}})
 	}
 	push(0)
 	deadline := time.Now().Add(5 * time.Second)
@@ -87,6 +87,107 @@ func TestQueueDropsTheOldestWhenTheSinkIsStuck(t *testing.T) {
 	}
 	if s := testutil.ToFloat64(m.EventsSent); s != 4 {
 		t.Fatalf("sent metric %v", s)
+	}
+}
+
+func TestQueueMakesAFileWaitInsteadOfDropping(t *testing.T) {
+	release := make(chan struct{})
+	var mu sync.Mutex
+	var got []int
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		e, err := cehttp.NewEventFromHTTPRequest(r)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		<-release
+		x, _ := types.ToInteger(e.Extensions()[emit.ExtRegionX])
+		mu.Lock()
+		got = append(got, int(x))
+		mu.Unlock()
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	defer srv.Close()
+	client, err := emit.NewClient(emit.Config{Sink: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := metrics.Discard("cam")
+	q := emit.NewQueue(client, 2, emit.Wait, slog.New(slog.NewTextHandler(io.Discard, nil)), m)
+	done := make(chan struct{})
+	go func() { q.Run(context.Background()); close(done) }()
+
+	pushed := make(chan int, 20)
+	go func() {
+		for i := 0; i < 10; i++ {
+			if q.Push(context.Background(), emit.Motion{Camera: "cam", Time: time.Now(), Region: image.Rect(i, 0, i+10, 10),
+				Frame: image.Pt(100, 100), JPEG: []byte{0xff, 0xd8}}) {
+				t.Errorf("event %d dropped", i)
+			}
+			pushed <- i
+		}
+		close(pushed)
+	}()
+	// With the sink stuck, the pusher gets to 1 in flight + 2 waiting, and
+	// no further.
+	deadline := time.Now().Add(5 * time.Second)
+	for len(pushed) < 3 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if n := len(pushed); n != 3 {
+		t.Fatalf("%d pushes returned while the sink was stuck, want 3 (then the pusher waits)", n)
+	}
+	close(release)
+	for range pushed {
+	}
+	q.Close()
+	<-done
+	if len(got) != 10 || testutil.ToFloat64(m.EventsDropped) != 0 {
+		t.Fatalf("sink got %v, dropped %v; want all 10 in order, none dropped", got, testutil.ToFloat64(m.EventsDropped))
+	}
+	for i := range got {
+		if got[i] != i {
+			t.Fatalf("sink got %v out of order", got)
+		}
+	}
+
+	// A waiting push gives up, counted, when its context ends.
+	q2 := emit.NewQueue(client, 1, emit.Wait, slog.New(slog.NewTextHandler(io.Discard, nil)), m)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	mo := emit.Motion{Camera: "cam", Region: image.Rect(0, 0, 1, 1), JPEG: []byte{1}}
+	q2.Push(ctx, mo)
+	if !q2.Push(ctx, mo) || testutil.ToFloat64(m.EventsDropped) != 1 {
+		t.Fatal("a push waiting on a full queue did not give up when its context ended")
+	}
+}
+
+func TestTrackExtensions(t *testing.T) {
+	client, err := emit.NewClient(emit.Config{Sink: "http://127.0.0.1:1/"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := make([]uint64, 40)
+	for i := range ids {
+		ids[i] = uint64(1000 + i)
+	}
+	e, err := client.Event(emit.Motion{Camera: "c", Time: time.Now(), Region: image.Rect(0, 0, 1, 1), Frame: image.Pt(1, 1),
+		Track: 1003, Tracks: ids, JPEG: []byte{1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ext := e.Extensions()
+	if ext[emit.ExtTrack] != "1003" {
+		t.Fatalf("track = %v", ext[emit.ExtTrack])
+	}
+	list, _ := types.ToString(ext[emit.ExtTracks])
+	if want := 32*5 - 1; len(list) != want || list[:10] != "1000,1001," {
+		t.Fatalf("tracks = %q (%d chars), want the first 32 ids (%d chars)", list, len(list), want)
+	}
+	e, _ = client.Event(emit.Motion{Camera: "c", Time: time.Now(), Region: image.Rect(0, 0, 1, 1), Frame: image.Pt(1, 1), JPEG: []byte{1}})
+	if _, ok := e.Extensions()[emit.ExtTrack]; ok {
+		t.Fatal("an untracked event carries a track")
 	}
 }
 

@@ -10,21 +10,33 @@ import (
 	"github.com/edgewatch/edgewatch/functions/motion-source/metrics"
 )
 
-// Queue is one camera's bounded send queue with one sender.
-//
-// Policy: when the queue is full (the sink is down or slower than the
-// camera), Push drops the OLDEST waiting event and counts it in
-// edgewatch_motion_source_events_dropped_total. The freshest motion is what a
-// detector should see, and memory stays bounded by size × crop size.
+// Policy says what Push does when the queue is full.
+type Policy int
+
+const (
+	// DropOldest drops the oldest waiting event and counts it in
+	// edgewatch_motion_source_events_dropped_total: for a live camera the
+	// freshest motion is what a detector should see, and a camera cannot be
+	// asked to wait.
+	DropOldest Policy = iota
+	// Wait blocks Push until there is room: a file read faster than real
+	// time is slowed down to what the sink takes, and nothing is dropped.
+	Wait
+)
+
+// Queue is one camera's bounded send queue with one sender. Memory stays
+// bounded by size × image size whatever the policy.
 type Queue struct {
 	client *Client
 	log    *slog.Logger
 	m      metrics.Camera
+	policy Policy
 
 	mu     sync.Mutex
 	items  []Motion // FIFO, len ≤ size
 	size   int
-	wake   chan struct{}
+	wake   chan struct{} // an event was pushed, or the queue closed
+	room   chan struct{} // an event left the queue
 	closed bool
 	busy   bool // an event popped and being sent
 
@@ -36,18 +48,33 @@ func (q *Queue) Counts() (sent, failed, dropped int64) {
 	return q.sent.Load(), q.failed.Load(), q.dropped.Load()
 }
 
-// NewQueue returns a queue of at most size events (default 16) feeding client.
-func NewQueue(client *Client, size int, log *slog.Logger, m metrics.Camera) *Queue {
+// NewQueue returns a queue of at most size events (default 16) feeding
+// client, full as the policy says.
+func NewQueue(client *Client, size int, policy Policy, log *slog.Logger, m metrics.Camera) *Queue {
 	if size <= 0 {
 		size = 16
 	}
-	return &Queue{client: client, log: log, m: m, size: size, wake: make(chan struct{}, 1)}
+	return &Queue{client: client, log: log, m: m, policy: policy, size: size,
+		wake: make(chan struct{}, 1), room: make(chan struct{}, 1)}
 }
 
-// Push enqueues m, dropping the oldest event when the queue is full. It
-// reports whether an event was dropped. Push after Close drops m.
-func (q *Queue) Push(m Motion) (dropped bool) {
+// Push enqueues m. When the queue is full it drops the oldest event
+// (DropOldest) or waits for room until ctx ends (Wait). It reports whether an
+// event was dropped: the oldest, or m itself after Close or when ctx ended
+// while waiting.
+func (q *Queue) Push(ctx context.Context, m Motion) (dropped bool) {
 	q.mu.Lock()
+	for q.policy == Wait && !q.closed && len(q.items) >= q.size {
+		q.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			q.m.EventsDropped.Inc()
+			q.dropped.Add(1)
+			return true
+		case <-q.room:
+		}
+		q.mu.Lock()
+	}
 	if q.closed {
 		q.mu.Unlock()
 		q.m.EventsDropped.Inc()
@@ -123,6 +150,10 @@ func (q *Queue) pop(ctx context.Context) (Motion, bool) {
 			q.busy = true
 			q.m.QueueDepth.Set(float64(len(q.items)))
 			q.mu.Unlock()
+			select {
+			case q.room <- struct{}{}:
+			default:
+			}
 			return m, true
 		}
 		closed := q.closed
@@ -168,6 +199,10 @@ func (q *Queue) dropAll() {
 	q.items = nil
 	q.m.QueueDepth.Set(0)
 	q.mu.Unlock()
+	select {
+	case q.room <- struct{}{}:
+	default:
+	}
 	q.m.EventsDropped.Add(float64(n))
 	q.dropped.Add(int64(n))
 }

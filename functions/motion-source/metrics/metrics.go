@@ -15,6 +15,12 @@ const (
 	StageSend   = "send"   // one CloudEvent delivery, retries included
 )
 
+// Kinds of image sent.
+const (
+	ImageCrop  = "crop"  // a region of the frame
+	ImageFrame = "frame" // the whole frame, letterboxed
+)
+
 // Set holds every collector, registered on one registry.
 type Set struct {
 	framesDecoded  *prometheus.CounterVec
@@ -27,6 +33,11 @@ type Set struct {
 	reconnects     *prometheus.CounterVec
 	streamErrors   *prometheus.CounterVec
 	calibrations   *prometheus.CounterVec
+	motionHeld     *prometheus.CounterVec
+	images         *prometheus.CounterVec
+	imageBytes     *prometheus.CounterVec
+	tracksDue      *prometheus.CounterVec
+	tracks         *prometheus.GaugeVec
 	queueDepth     *prometheus.GaugeVec
 	connected      *prometheus.GaugeVec
 	stageSeconds   *prometheus.HistogramVec
@@ -76,6 +87,26 @@ func New(reg prometheus.Registerer) (*Set, error) {
 			Name: "edgewatch_motion_source_recalibrations_total",
 			Help: "Global lighting changes that made the gate recalibrate instead of reporting motion.",
 		}, cam),
+		motionHeld: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "edgewatch_motion_source_motion_frames_held_total",
+			Help: "Analysed frames with motion but nothing the detector had not seen: no track new, split, grown or due for a refresh.",
+		}, cam),
+		images: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "edgewatch_motion_source_images_total",
+			Help: "Images queued for the detector, by kind: crop (a region) or frame (the whole frame, letterboxed).",
+		}, []string{"camera", "kind"}),
+		imageBytes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "edgewatch_motion_source_image_bytes_total",
+			Help: "JPEG bytes of the images queued for the detector.",
+		}, cam),
+		tracksDue: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "edgewatch_motion_source_tracks_due_total",
+			Help: "Motion tracks sent to the detector, by reason: new, split, grown, refresh, nearby (refreshed early with others).",
+		}, []string{"camera", "reason"}),
+		tracks: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "edgewatch_motion_source_tracks",
+			Help: "Motion tracks followed.",
+		}, cam),
 		queueDepth: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "edgewatch_motion_source_queue_depth",
 			Help: "Motion events waiting in the camera's send queue.",
@@ -92,7 +123,7 @@ func New(reg prometheus.Registerer) (*Set, error) {
 	}
 	for _, c := range []prometheus.Collector{s.framesDecoded, s.framesAnalysed, s.motionFrames, s.eventsSent,
 		s.eventsFailed, s.eventsDropped, s.eventsLimited, s.reconnects, s.streamErrors, s.calibrations,
-		s.queueDepth, s.connected, s.stageSeconds} {
+		s.motionHeld, s.images, s.imageBytes, s.tracksDue, s.tracks, s.queueDepth, s.connected, s.stageSeconds} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -113,32 +144,63 @@ type Camera struct {
 	OpenErrors     prometheus.Counter
 	ReadErrors     prometheus.Counter
 	Recalibrations prometheus.Counter
-	QueueDepth     prometheus.Gauge
-	Up             prometheus.Gauge
-	stage          prometheus.ObserverVec
+	// MotionFramesHeld counts frames with motion and nothing new to send.
+	MotionFramesHeld prometheus.Counter
+	// ImageBytes counts the JPEG bytes queued.
+	ImageBytes prometheus.Counter
+	// Tracks is the number of tracks followed.
+	Tracks     prometheus.Gauge
+	QueueDepth prometheus.Gauge
+	Up         prometheus.Gauge
+	stage      prometheus.ObserverVec
+	images     *prometheus.CounterVec
+	tracksDue  *prometheus.CounterVec
 }
 
 // Stage returns the histogram of one stage (see the Stage constants).
 func (c Camera) Stage(name string) prometheus.Observer { return c.stage.WithLabelValues(name) }
 
+// Images returns the counter of images of one kind (ImageCrop, ImageFrame).
+func (c Camera) Images(kind string) prometheus.Counter { return c.images.WithLabelValues(kind) }
+
+// TracksDue returns the counter of tracks sent for one reason.
+func (c Camera) TracksDue(reason string) prometheus.Counter {
+	return c.tracksDue.WithLabelValues(reason)
+}
+
 // For returns the collectors of the camera with the given id.
 func (s *Set) For(camera string) Camera {
 	l := prometheus.Labels{"camera": camera}
+	images := s.images.MustCurryWith(l)
+	due := s.tracksDue.MustCurryWith(l)
+	// Every series exists from the start, so that rate() sees the first
+	// occurrence.
+	for _, k := range []string{ImageCrop, ImageFrame} {
+		images.WithLabelValues(k)
+	}
+	for _, r := range []string{"new", "split", "grown", "refresh", "nearby"} { // track.Reason's names
+		due.WithLabelValues(r)
+	}
 	return Camera{
-		FramesDecoded:  s.framesDecoded.With(l),
-		FramesAnalysed: s.framesAnalysed.With(l),
-		MotionFrames:   s.motionFrames.With(l),
-		EventsSent:     s.eventsSent.With(l),
-		EventsFailed:   s.eventsFailed.With(l),
-		EventsDropped:  s.eventsDropped.With(l),
-		EventsLimited:  s.eventsLimited.With(l),
-		Reconnects:     s.reconnects.With(l),
-		OpenErrors:     s.streamErrors.WithLabelValues(camera, "open"),
-		ReadErrors:     s.streamErrors.WithLabelValues(camera, "read"),
-		Recalibrations: s.calibrations.With(l),
-		QueueDepth:     s.queueDepth.With(l),
-		Up:             s.connected.With(l),
-		stage:          s.stageSeconds.MustCurryWith(l),
+		FramesDecoded:    s.framesDecoded.With(l),
+		FramesAnalysed:   s.framesAnalysed.With(l),
+		MotionFrames:     s.motionFrames.With(l),
+		EventsSent:       s.eventsSent.With(l),
+		EventsFailed:     s.eventsFailed.With(l),
+		EventsDropped:    s.eventsDropped.With(l),
+		EventsLimited:    s.eventsLimited.With(l),
+		Reconnects:       s.reconnects.With(l),
+		OpenErrors:       s.streamErrors.WithLabelValues(camera, "open"),
+		ReadErrors:       s.streamErrors.WithLabelValues(camera, "read"),
+		Recalibrations:   s.calibrations.With(l),
+		MotionFramesHeld: s.motionHeld.With(l),
+		ImageBytes:       s.imageBytes.With(l),
+		Tracks:           s.tracks.With(l),
+		QueueDepth:       s.queueDepth.With(l),
+		Up:               s.connected.With(l),
+		stage:            s.stageSeconds.MustCurryWith(l),
+		images:           images,
+		tracksDue:        due,
 	}
 }
 

@@ -10,6 +10,12 @@
 // When most of the frame changes at once (lights switched on, the sun out of
 // a cloud, the camera's IR mode) the gate recalibrates instead of reporting
 // motion, and stays quiet until the scene is stable again.
+//
+// A changed area that then stays still — a person who stood long enough to
+// be learnt into the background and walked away, leaving a "ghost" of the
+// pavement they hid, or a parked car — is learnt into the background at once
+// after StillFrames analysed frames without change, so a ghost does not
+// report motion for the many seconds the slow running average would need.
 package motion
 
 import (
@@ -48,6 +54,10 @@ type Config struct {
 	// ContrastFrames is the number of frames the percentiles are averaged
 	// over [50].
 	ContrastFrames int
+	// StillFrames is the number of consecutive analysed frames a changed
+	// pixel must stay unchanged before it is learnt into the background
+	// [8: 1.6 s at 5 fps]; negative never learns still areas early.
+	StillFrames int
 	// Masks are polygons to ignore, each point in normalised frame
 	// coordinates: [0,0] is the top-left corner, [1,1] the bottom-right one.
 	Masks []Polygon
@@ -101,6 +111,9 @@ func (c Config) withDefaults() Config {
 	if c.ContrastFrames == 0 {
 		c.ContrastFrames = 50
 	}
+	if c.StillFrames == 0 {
+		c.StillFrames = 8
+	}
 	return c
 }
 
@@ -126,6 +139,9 @@ type Gate struct {
 
 	half, resized, grey, blurred, background, background8, diff, thresh, dilated, notMoving, keep, kernel gocv.Mat
 	keepPixels                                                                                            int
+
+	previous []uint8 // the previous analysed frame, blurred
+	still    []uint8 // per pixel: consecutive frames changed from the background but not from the previous frame
 
 	lows, highs []float64 // percentile history (ring buffers)
 	next        int
@@ -190,8 +206,10 @@ func (g *Gate) Detect(frame gocv.Mat) Result {
 		g.blurred.ConvertTo(&g.background, gocv.MatTypeCV32F)
 		g.haveBackground = true
 		g.calibrating = true
+		g.remember()
 		return Result{Calibrating: true}
 	}
+	defer g.remember()
 
 	g.background.ConvertTo(&g.background8, gocv.MatTypeCV8U)
 	gocv.AbsDiff(g.blurred, g.background8, &g.diff)
@@ -212,6 +230,7 @@ func (g *Gate) Detect(frame gocv.Mat) Result {
 		return Result{Changed: changed, Recalibrated: true, Calibrating: true}
 	}
 
+	g.learnStill()
 	gocv.Dilate(g.thresh, &g.dilated, g.kernel)
 	boxes := g.boxes(size)
 
@@ -239,12 +258,57 @@ func (g *Gate) Detect(frame gocv.Mat) Result {
 	return Result{Boxes: boxes, Changed: changed}
 }
 
+// learnStill counts, per changed pixel of g.thresh, the frames it has not
+// changed since the previous one, and copies the pixels still for
+// StillFrames into the background and out of g.thresh: what stopped changing
+// is scenery, not motion.
+func (g *Gate) learnStill() {
+	if g.cfg.StillFrames < 0 || len(g.previous) == 0 {
+		return
+	}
+	thresh, _ := g.thresh.DataPtrUint8()
+	blurred, _ := g.blurred.DataPtrUint8()
+	bg, _ := g.background.DataPtrFloat32()
+	limit := g.cfg.StillFrames
+	steady := int(g.cfg.Threshold / 2)
+	for i, t := range thresh {
+		if t == 0 {
+			g.still[i] = 0
+			continue
+		}
+		d := int(blurred[i]) - int(g.previous[i])
+		if d > steady || d < -steady {
+			g.still[i] = 0
+			continue
+		}
+		if g.still[i] < 255 {
+			g.still[i]++
+		}
+		if int(g.still[i]) >= limit {
+			bg[i] = float32(blurred[i])
+			thresh[i] = 0
+			g.still[i] = 0
+		}
+	}
+}
+
+// remember keeps a copy of the blurred frame for the next learnStill.
+func (g *Gate) remember() {
+	pix, _ := g.blurred.DataPtrUint8()
+	if len(g.previous) != len(pix) {
+		g.previous = make([]uint8, len(pix))
+		g.still = make([]uint8, len(pix))
+	}
+	copy(g.previous, pix)
+}
+
 // reset makes the buffers for a new frame size and forgets the background.
 func (g *Gate) reset(size image.Point) {
 	g.frameSize = size
 	g.small = g.SmallSize(size)
 	g.haveBackground = false
 	g.filled, g.next, g.motionFrames = 0, 0, 0
+	g.previous, g.still = nil, nil
 	g.keep.Close()
 	g.keep = gocv.NewMat()
 	g.keepPixels = g.small.X * g.small.Y

@@ -1,6 +1,8 @@
 // Package watch runs one camera: it reads frames from the camera's stream at
-// the analysis rate, passes them through the motion gate, turns motion into
-// JPEG regions and queues them for sending, within the camera's rate limit.
+// the analysis rate, passes them through the motion gate, follows the motion
+// blobs with a tracker, and turns what the detector has not seen yet into
+// JPEG images (crops, or the whole frame letterboxed) queued for sending,
+// within the camera's rate limit.
 package watch
 
 import (
@@ -20,6 +22,7 @@ import (
 	"github.com/edgewatch/edgewatch/functions/motion-source/metrics"
 	"github.com/edgewatch/edgewatch/functions/motion-source/motion"
 	"github.com/edgewatch/edgewatch/functions/motion-source/region"
+	"github.com/edgewatch/edgewatch/functions/motion-source/track"
 	"gocv.io/x/gocv"
 )
 
@@ -50,6 +53,7 @@ type Watcher struct {
 	src      camera.Source
 	stream   *camera.Stream
 	gate     *motion.Gate
+	tracker  *track.Tracker // nil when tracking is off
 	enc      *region.Encoder
 	rcfg     region.Config
 	queue    *emit.Queue
@@ -63,6 +67,7 @@ type Watcher struct {
 	motion     atomic.Int64
 	lastMotion atomic.Int64 // unix nanoseconds
 	decoded    atomic.Int64
+	tracks     atomic.Int64
 
 	lastEmit time.Duration // stream clock of the last emitted frame, -1 after a still frame
 }
@@ -82,21 +87,31 @@ func New(d Deps) (*Watcher, error) {
 		gate.Close()
 		return nil, err
 	}
+	var tracker *track.Tracker
+	if d.Camera.Tracking() {
+		// Ids start from the start time so that a restarted process does not
+		// reuse the ids of the one before.
+		tracker = track.New(d.Camera.Tracker(), uint64(time.Now().UnixMilli())<<10)
+	}
+	policy := emit.Wait
+	if src.Live() {
+		policy = emit.DropOldest
+	}
 	stream := camera.NewStream(camera.Options{
 		Source: src, Secrets: d.Camera.Secrets, FPS: d.Camera.FPS, Loop: d.Camera.Loop,
 		Realtime: d.Camera.IsRealtime(), Transport: d.Camera.Transport,
 		BackoffInitial: d.BackoffInitial, BackoffMax: d.BackoffMax,
 	}, d.Opener, d.Log, d.Metrics)
 	return &Watcher{
-		cam: d.Camera, src: src, stream: stream, gate: gate, enc: region.NewEncoder(rcfg), rcfg: rcfg,
-		queue: emit.NewQueue(d.Client, d.Camera.Queue, d.Log, d.Metrics),
+		cam: d.Camera, src: src, stream: stream, gate: gate, tracker: tracker, enc: region.NewEncoder(rcfg), rcfg: rcfg,
+		queue: emit.NewQueue(d.Client, d.Camera.Queue, policy, d.Log, d.Metrics),
 		m:     d.Metrics, log: d.Log, progress: d.Progress, lastEmit: -1,
 	}, nil
 }
 
-// Close releases the stream and the gate.
+// Close releases the stream, the gate and the encoder.
 func (w *Watcher) Close() error {
-	return errors.Join(w.stream.Close(), w.gate.Close())
+	return errors.Join(w.stream.Close(), w.gate.Close(), w.enc.Close())
 }
 
 // Run reads and analyses frames until ctx ends or a file read once is done,
@@ -121,7 +136,7 @@ func (w *Watcher) Run(ctx, sendCtx context.Context) {
 			break
 		}
 		w.m.Stage(metrics.StageDecode).Observe(w.stream.DecodeTime().Seconds())
-		w.analyse(frame)
+		w.analyse(ctx, frame)
 		if once && w.progress != nil && time.Since(lastProgress) >= time.Second {
 			lastProgress = time.Now()
 			w.writeProgress(start)
@@ -134,8 +149,9 @@ func (w *Watcher) Run(ctx, sendCtx context.Context) {
 	}
 }
 
-// analyse runs the gate on one frame and queues its regions.
-func (w *Watcher) analyse(frame gocv.Mat) {
+// analyse runs the gate on one frame, updates the tracks and queues what the
+// detector has not seen yet.
+func (w *Watcher) analyse(ctx context.Context, frame gocv.Mat) {
 	w.ready.Store(true)
 	w.analysed.Add(1)
 	w.decoded.Store(int64(w.stream.Decoded()))
@@ -148,6 +164,8 @@ func (w *Watcher) analyse(frame gocv.Mat) {
 		w.m.Recalibrations.Inc()
 		w.log.Info("lighting changed, recalibrating", "changed", fmt.Sprintf("%.0f%%", 100*res.Changed))
 	}
+	clock := w.stream.Clock()
+	boxes, seen := w.due(clock, res.Boxes)
 	if len(res.Boxes) == 0 {
 		w.lastEmit = -1
 		return
@@ -155,8 +173,10 @@ func (w *Watcher) analyse(frame gocv.Mat) {
 	w.m.MotionFrames.Inc()
 	w.motion.Add(1)
 	w.lastMotion.Store(t.UnixNano())
-
-	clock := w.stream.Clock()
+	if len(boxes) == 0 {
+		w.m.MotionFramesHeld.Inc()
+		return
+	}
 	if w.lastEmit >= 0 && clock >= w.lastEmit && clock-w.lastEmit < time.Duration(w.cam.Cooldown) {
 		w.m.EventsLimited.Inc()
 		return
@@ -165,21 +185,76 @@ func (w *Watcher) analyse(frame gocv.Mat) {
 
 	t = time.Now()
 	size := image.Pt(frame.Cols(), frame.Rows())
-	for _, r := range region.Regions(res.Boxes, size, w.rcfg) {
+	base := emit.Motion{Camera: w.cam.ID, Time: w.stream.FrameTime(), Frame: size}
+	if l := w.cam.Location; l != nil {
+		base.Location = &emit.Location{Lat: l.Lat, Lon: l.Lon}
+	}
+	plan := region.PlanFrame(boxes, size, w.rcfg)
+	if plan.Full {
+		jpeg, r, err := w.enc.EncodeFull(frame)
+		w.queueImage(ctx, base, r, jpeg, err, seen, metrics.ImageFrame)
+	}
+	for _, r := range plan.Regions {
 		jpeg, err := w.enc.Encode(frame, r)
-		if err != nil {
-			w.log.Error("cannot encode region", "err", err)
-			continue
-		}
-		m := emit.Motion{Camera: w.cam.ID, Time: t, Region: r, Frame: size, JPEG: jpeg}
-		if l := w.cam.Location; l != nil {
-			m.Location = &emit.Location{Lat: l.Lat, Lon: l.Lon}
-		}
-		if w.queue.Push(m) {
-			w.log.Warn("send queue full, dropped the oldest motion event")
-		}
+		w.queueImage(ctx, base, r, jpeg, err, seen, metrics.ImageCrop)
 	}
 	w.m.Stage(metrics.StageRegion).Observe(time.Since(t).Seconds())
+}
+
+// due returns the boxes the detector should see in this frame, and the
+// tracks seen in it: with tracking, the boxes of the tracks that are due (none
+// when nothing is new); without, every motion box.
+func (w *Watcher) due(clock time.Duration, boxes []image.Rectangle) ([]image.Rectangle, []*track.Track) {
+	if w.tracker == nil {
+		return boxes, nil
+	}
+	seen := w.tracker.Update(clock, region.Blobs(boxes, w.rcfg))
+	w.tracks.Store(int64(w.tracker.Len()))
+	w.m.Tracks.Set(float64(w.tracker.Len()))
+	var out []image.Rectangle
+	for _, tr := range w.tracker.Due() {
+		w.m.TracksDue(tr.Reason.String()).Inc()
+		out = append(out, tr.Box)
+	}
+	return out, seen
+}
+
+// queueImage queues the image of region r (frame pixels), with the ids of
+// the seen tracks it shows, and marks them sent.
+func (w *Watcher) queueImage(ctx context.Context, m emit.Motion, r image.Rectangle, jpeg []byte, err error, seen []*track.Track, kind string) {
+	if err != nil {
+		w.log.Error("cannot encode image", "region", r.String(), "err", err)
+		return
+	}
+	m.Region, m.JPEG = r, jpeg
+	if w.tracker != nil {
+		m.Track, m.Tracks = shown(seen, r)
+		w.tracker.Sent(r)
+	}
+	w.m.Images(kind).Inc()
+	w.m.ImageBytes.Add(float64(len(jpeg)))
+	if w.queue.Push(ctx, m) && ctx.Err() == nil {
+		w.log.Warn("send queue full, dropped the oldest motion event")
+	}
+}
+
+// shown returns the tracks of seen inside r: the first of them with the most
+// pressing reason to be sent, and all of their ids.
+func shown(seen []*track.Track, r image.Rectangle) (primary uint64, ids []uint64) {
+	best := track.Reason(0)
+	for _, tr := range seen {
+		if !tr.Box.Overlaps(r) {
+			continue
+		}
+		ids = append(ids, tr.ID)
+		if tr.Reason != track.ReasonNone && (best == track.ReasonNone || tr.Reason < best) {
+			primary, best = tr.ID, tr.Reason
+		}
+	}
+	if primary == 0 && len(ids) > 0 {
+		primary = ids[0]
+	}
+	return primary, ids
 }
 
 func (w *Watcher) writeProgress(start time.Time) {
@@ -212,6 +287,8 @@ type Status struct {
 	EventsDropped int64 `json:"events_dropped"`
 	// Queued is the number of events waiting or being sent.
 	Queued int `json:"queued"`
+	// Tracks is the number of motion tracks followed.
+	Tracks int64 `json:"tracks"`
 	// LastMotion is when motion was last seen.
 	LastMotion *time.Time `json:"last_motion,omitempty"`
 }
@@ -221,7 +298,7 @@ func (w *Watcher) Status() Status {
 	sent, failed, dropped := w.queue.Counts()
 	s := Status{ID: w.cam.ID, Kind: w.src.Kind.String(), URL: w.stream.Redact(camera.Redact(w.cam.URL)),
 		Ready: w.ready.Load(), Done: w.done.Load(), FramesAnalysed: w.analysed.Load(), MotionFrames: w.motion.Load(),
-		EventsSent: sent, EventsFailed: failed, EventsDropped: dropped, Queued: w.queue.Len()}
+		EventsSent: sent, EventsFailed: failed, EventsDropped: dropped, Queued: w.queue.Len(), Tracks: w.tracks.Load()}
 	if ns := w.lastMotion.Load(); ns > 0 {
 		t := time.Unix(0, ns).UTC()
 		s.LastMotion = &t

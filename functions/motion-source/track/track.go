@@ -1,0 +1,277 @@
+// Package track follows the motion blobs of one camera across analysed frames
+// and decides which of them the detector has not seen yet.
+//
+// Blobs are matched to tracks by overlap (IoU), then, for fast movers whose
+// boxes no longer overlap, by the distance of their centres. A blob that is
+// new, that split off another or that grew is due at once; a blob that keeps
+// moving is due again only every refresh interval; a frame in which nothing is
+// due sends nothing. This is what keeps a busy scene — many people walking for
+// minutes — from being re-sent to the detector on every analysed frame.
+package track
+
+import (
+	"image"
+	"math"
+	"sort"
+	"time"
+)
+
+// Config tunes the tracker. Zero fields take the defaults in brackets.
+type Config struct {
+	// Refresh is how often a track that keeps moving is sent again [1 s].
+	Refresh time.Duration
+	// Lost is how long a track may go unseen before it ends [1 s].
+	Lost time.Duration
+	// MinIoU is the least overlap (intersection over union) that matches a
+	// blob to a track [0.1].
+	MinIoU float64
+	// Grow is the growth of a track's area, since it was last sent, that
+	// makes it due again at once [1.5].
+	Grow float64
+	// Confirm is the number of analysed frames a new blob must be seen in
+	// before it is due, so that a one-frame flicker sends nothing [2].
+	Confirm int
+}
+
+func (c Config) withDefaults() Config {
+	if c.Refresh == 0 {
+		c.Refresh = time.Second
+	}
+	if c.Lost == 0 {
+		c.Lost = time.Second
+	}
+	if c.MinIoU == 0 {
+		c.MinIoU = 0.1
+	}
+	if c.Grow == 0 {
+		c.Grow = 1.5
+	}
+	if c.Confirm == 0 {
+		c.Confirm = 2
+	}
+	return c
+}
+
+// Reason says why a track is due.
+type Reason int
+
+// The reasons a track is due, None when it is not.
+const (
+	ReasonNone    Reason = iota
+	ReasonNew            // first seen (and confirmed)
+	ReasonSplit          // a blob that split off a tracked one
+	ReasonGrown          // its area grew by Grow since it was last sent
+	ReasonRefresh        // moving, and last sent a refresh interval ago
+	ReasonNearby         // not due by itself, but half its refresh interval gone while others are due
+)
+
+// String names the reason, as metrics and logs show it.
+func (r Reason) String() string {
+	return [...]string{"none", "new", "split", "grown", "refresh", "nearby"}[r]
+}
+
+// Track is one moving thing followed across frames.
+type Track struct {
+	// ID is unique within the tracker's process (see New).
+	ID uint64
+	// Box is where the track is in the latest frame, in full-frame pixels.
+	Box image.Rectangle
+	// Reason is why the track is due in the latest frame; None when not.
+	Reason Reason
+
+	hits     int           // frames seen in
+	seen     time.Duration // time last seen
+	sent     time.Duration // time last sent
+	hasSent  bool
+	sentArea int
+	split    bool // born by splitting off another track
+}
+
+// Tracker follows the blobs of one camera. It is not safe for concurrent
+// use.
+type Tracker struct {
+	cfg    Config
+	next   uint64
+	now    time.Duration
+	tracks []*Track
+	seen   []*Track // tracks matched in the latest frame
+}
+
+// New returns a tracker whose track ids start at firstID. A process that
+// restarts should pass a different start (the watcher derives it from the
+// start time) so that ids are not reused.
+func New(cfg Config, firstID uint64) *Tracker {
+	return &Tracker{cfg: cfg.withDefaults(), next: firstID}
+}
+
+// Reset forgets every track, as when a stream reopens and its clock restarts.
+func (t *Tracker) Reset() {
+	t.tracks, t.seen, t.now = nil, nil, 0
+}
+
+// Len returns the number of live tracks, seen or not in the latest frame.
+func (t *Tracker) Len() int { return len(t.tracks) }
+
+// Update matches the blobs of the frame at time now (the stream's clock) to
+// the tracks and returns the tracks seen in this frame, with their Reason
+// set. Time running backwards resets the tracker.
+func (t *Tracker) Update(now time.Duration, blobs []image.Rectangle) []*Track {
+	if now < t.now {
+		t.Reset()
+	}
+	t.now = now
+	prev := make([]image.Rectangle, len(t.tracks))
+	for i, tr := range t.tracks {
+		prev[i] = tr.Box
+		tr.Reason = ReasonNone
+	}
+	blobTrack := t.match(blobs)
+
+	t.seen = t.seen[:0]
+	matched := make([]bool, len(t.tracks))
+	for b, ti := range blobTrack {
+		if ti < 0 {
+			continue
+		}
+		matched[ti] = true
+		tr := t.tracks[ti]
+		tr.Box, tr.seen = blobs[b], now
+		tr.hits++
+		t.seen = append(t.seen, tr)
+	}
+	// Blobs nobody matched are new tracks, or parts split off a track seen
+	// in this frame.
+	born := []*Track{}
+	for b, ti := range blobTrack {
+		if ti >= 0 {
+			continue
+		}
+		tr := &Track{ID: t.next, Box: blobs[b], hits: 1, seen: now}
+		t.next++
+		for i, p := range prev {
+			if matched[i] && p.Overlaps(blobs[b]) {
+				tr.split = true
+				break
+			}
+		}
+		born = append(born, tr)
+	}
+	// End the tracks not seen for too long.
+	kept := t.tracks[:0]
+	for i, tr := range t.tracks {
+		if matched[i] || now-tr.seen <= t.cfg.Lost {
+			kept = append(kept, tr)
+		}
+	}
+	t.tracks = append(kept, born...)
+	t.seen = append(t.seen, born...)
+	for _, tr := range t.seen {
+		tr.Reason = t.reason(tr)
+	}
+	return t.seen
+}
+
+// reason says why a track seen in the latest frame is due, if it is.
+func (t *Tracker) reason(tr *Track) Reason {
+	switch {
+	case tr.hits < t.cfg.Confirm:
+		return ReasonNone
+	case !tr.hasSent && tr.split:
+		return ReasonSplit
+	case !tr.hasSent:
+		return ReasonNew
+	case float64(area(tr.Box)) >= t.cfg.Grow*float64(tr.sentArea):
+		return ReasonGrown
+	case t.now-tr.sent >= t.cfg.Refresh:
+		return ReasonRefresh
+	}
+	return ReasonNone
+}
+
+// match returns, for each blob, the index of the track it continues, or -1.
+// Pairs are taken by decreasing overlap, then by increasing distance between
+// centres (within the track's size) for what overlaps nothing.
+func (t *Tracker) match(blobs []image.Rectangle) []int {
+	out := make([]int, len(blobs))
+	for i := range out {
+		out[i] = -1
+	}
+	type pair struct {
+		b, t  int
+		score float64
+	}
+	var byIoU, byDist []pair
+	for b, blob := range blobs {
+		for i, tr := range t.tracks {
+			if v := iou(blob, tr.Box); v >= t.cfg.MinIoU {
+				byIoU = append(byIoU, pair{b, i, v})
+			} else if d, reach := centreDistance(blob, tr.Box), float64(max(tr.Box.Dx(), tr.Box.Dy())); d <= reach {
+				byDist = append(byDist, pair{b, i, -d})
+			}
+		}
+	}
+	used := make([]bool, len(t.tracks))
+	for _, pairs := range [][]pair{byIoU, byDist} {
+		sort.SliceStable(pairs, func(i, j int) bool { return pairs[i].score > pairs[j].score })
+		for _, p := range pairs {
+			if out[p.b] < 0 && !used[p.t] {
+				out[p.b], used[p.t] = p.t, true
+			}
+		}
+	}
+	return out
+}
+
+// Due returns the tracks of the latest frame to send now: those with a
+// reason and, when there is any, the confirmed tracks that are half a
+// refresh interval from their last send (their Reason becomes Nearby), so
+// that the refreshes of a busy scene gather into the same frames.
+func (t *Tracker) Due() []*Track {
+	var due []*Track
+	for _, tr := range t.seen {
+		if tr.Reason != ReasonNone {
+			due = append(due, tr)
+		}
+	}
+	if len(due) == 0 {
+		return nil
+	}
+	for _, tr := range t.seen {
+		if tr.Reason == ReasonNone && tr.hasSent && t.now-tr.sent >= t.cfg.Refresh/2 {
+			tr.Reason = ReasonNearby
+			due = append(due, tr)
+		}
+	}
+	return due
+}
+
+// Sent records that region r (full-frame pixels) of the latest frame went to
+// the detector: every track seen in the frame with most of its box inside r
+// counts as sent now.
+func (t *Tracker) Sent(r image.Rectangle) {
+	for _, tr := range t.seen {
+		if inside(tr.Box, r) {
+			tr.sent, tr.hasSent, tr.sentArea = t.now, true, area(tr.Box)
+		}
+	}
+}
+
+// inside reports whether at least 90 % of b lies in r.
+func inside(b, r image.Rectangle) bool {
+	return float64(area(b.Intersect(r))) >= 0.9*float64(area(b))
+}
+
+func area(r image.Rectangle) int { return r.Dx() * r.Dy() }
+
+func iou(a, b image.Rectangle) float64 {
+	in := area(a.Intersect(b))
+	if in == 0 {
+		return 0
+	}
+	return float64(in) / float64(area(a)+area(b)-in)
+}
+
+func centreDistance(a, b image.Rectangle) float64 {
+	ca, cb := a.Min.Add(a.Max), b.Min.Add(b.Max) // twice the centres
+	return math.Hypot(float64(ca.X-cb.X), float64(ca.Y-cb.Y)) / 2
+}
