@@ -6,9 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"net"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 )
