@@ -236,7 +236,7 @@ func TestBrokenFilesAndADownSinkAreCounted(t *testing.T) {
 	if err := samplevideo.Truncate(truncated, 0.5); err != nil {
 		t.Fatal(err)
 	}
-	s, reg, _ := started(t, map[string]string{
+	s, reg, logs := started(t, map[string]string{
 		KeySink:             sk.srv.URL,
 		KeySendRetries:      "2",
 		KeySendBackoff:      "5ms",
@@ -246,6 +246,7 @@ func TestBrokenFilesAndADownSinkAreCounted(t *testing.T) {
 - {id: garbage, url: %q}
 - {id: truncated, url: %q}
 - {id: busy, url: %q, queue: 2}
+- {id: missing, url: /nonexistent/clip.mp4}
 `, garbage, truncated, clip(t, "busy.avi", samplevideo.Scene{Object: true, ObjectStart: 5, Frames: 100})),
 	})
 	label := func(cam string) map[string]string { return map[string]string{"camera": cam} }
@@ -279,8 +280,16 @@ func TestBrokenFilesAndADownSinkAreCounted(t *testing.T) {
 	if dec := metric(t, reg, "edgewatch_motion_source_frames_decoded_total", label("truncated")); dec == 0 || dec >= 100 {
 		t.Errorf("truncated file: %v frames decoded", dec)
 	}
+	// The operator is told which file is missing and which is not a video,
+	// and when a file ends.
+	text := logs.String()
+	for _, want := range []string{"file not found: /nonexistent/clip.mp4", "not a video file", "end of video file"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the logs do not say %q:\n%.3000s", want, text)
+		}
+	}
 	// The process still serves.
-	if p, _ := status(t, s); len(p.Cameras) != 3 {
+	if p, _ := status(t, s); len(p.Cameras) != 4 {
 		t.Errorf("status after errors: %+v", p)
 	}
 	// The sink comes back: new events get through.

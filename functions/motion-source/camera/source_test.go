@@ -52,3 +52,21 @@ func TestBackoffGrowsAndIsCapped(t *testing.T) {
 		}
 	}
 }
+
+func TestBackoffStaysUnderItsCap(t *testing.T) {
+	const initial, cap = 500 * time.Millisecond, 30 * time.Second
+	for n := 1; n <= 20; n++ {
+		for _, r := range []float64{0, 0.5, 0.999} {
+			d := Backoff(initial, cap, n, r)
+			if d > cap || d <= 0 {
+				t.Fatalf("attempt %d, jitter %v: wait %v, want in (0, %v]", n, r, d, cap)
+			}
+		}
+	}
+	if d := Backoff(initial, cap, 1, 0); d != 400*time.Millisecond {
+		t.Fatalf("first wait with the lowest jitter: %v, want 400ms", d)
+	}
+	if d := Backoff(initial, cap, 3, 0.5); d != 2*time.Second {
+		t.Fatalf("third wait with no jitter: %v, want 2s", d)
+	}
+}

@@ -215,9 +215,11 @@ func (s *Stream) reopen(ctx context.Context) error {
 	}
 	if err == nil && !vc.IsOpened() {
 		err = errors.New("capture did not open")
-		if s.opts.Source.Kind == KindFile {
-			err = errors.New("not a video file OpenCV can read (no decodable stream)")
-		}
+	}
+	if err != nil && vc != nil && s.opts.Source.Kind == KindFile {
+		// The file exists and is readable (checkFile): FFmpeg could not
+		// make a video of it.
+		err = fmt.Errorf("not a video file OpenCV can read: %w", err)
 	}
 	if err != nil {
 		if vc != nil {

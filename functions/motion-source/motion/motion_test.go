@@ -2,6 +2,7 @@ package motion_test
 
 import (
 	"image"
+	"image/color"
 	"path/filepath"
 	"testing"
 
@@ -158,5 +159,63 @@ func TestMovingObjectInNoiseIsBoxed(t *testing.T) {
 	}
 	if hits < 5 {
 		t.Fatalf("object boxed in %d noisy analysed frames, want ≥ 5", hits)
+	}
+}
+
+// ghostSeconds runs the gate at 5 analysed fps over a scene in which a dark
+// figure stands in the first frame (so the background learns it) and is gone
+// from the second on, and returns how long motion is reported where it stood.
+func ghostSeconds(t *testing.T, cfg motion.Config) float64 {
+	t.Helper()
+	const fps = 5
+	bg := samplevideo.Background(640, 360)
+	defer bg.Close()
+	frame := gocv.NewMat()
+	defer frame.Close()
+	spot := image.Rect(300, 150, 340, 250)
+	g, err := motion.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	last := -1
+	for i := 0; i < 30*fps; i++ {
+		bg.CopyTo(&frame)
+		if i == 0 {
+			gocv.Rectangle(&frame, spot, color.RGBA{R: 30, G: 25, B: 20}, -1)
+		}
+		for _, b := range g.Detect(frame).Boxes {
+			if b.Overlaps(spot) {
+				last = i
+			}
+		}
+	}
+	return float64(last+1) / fps
+}
+
+func TestGhostsFadeQuickly(t *testing.T) {
+	if s := ghostSeconds(t, motion.Config{StillFrames: 8}); s > 3 {
+		t.Fatalf("the ghost of a figure that left lasted %.1f s, want ≤ 3 s", s)
+	}
+	// Without learning still areas, the running average keeps the ghost:
+	// the check above can fail.
+	if s := ghostSeconds(t, motion.Config{StillFrames: -1}); s <= 3 {
+		t.Fatalf("control: without still learning the ghost lasted only %.1f s", s)
+	}
+}
+
+func TestAMovingObjectIsNotLearnt(t *testing.T) {
+	// An object crossing steadily is reported in every analysed frame,
+	// however long it takes: still learning takes only what stopped.
+	scene := samplevideo.Scene{Object: true, ObjectStart: 10, Frames: 250, Noise: 3}
+	res := analyse(t, scene, motion.Config{StillFrames: 4})
+	missed := 0
+	for i, r := range res {
+		if _, visible := scene.ObjectBox(i); visible && i >= 20 && len(r.Boxes) == 0 {
+			missed++
+		}
+	}
+	if missed > 0 {
+		t.Fatalf("the moving object was missed in %d analysed frames", missed)
 	}
 }
