@@ -34,7 +34,7 @@ type Config struct {
 	// more sends the whole frame instead [4].
 	MaxRegions int
 	// FullFrameAbove is the fraction of the frame which, covered by a
-	// frame's regions, makes it send the whole frame instead [0.5]; 1 never
+	// frame's regions, makes it send the whole frame instead [0.4]; 1 never
 	// sends whole frames for coverage.
 	FullFrameAbove float64
 	// Quality is the JPEG quality, 1–100 [80].
@@ -57,7 +57,7 @@ func (c Config) withDefaults() Config {
 		c.MaxRegions = 4
 	}
 	if c.FullFrameAbove == 0 {
-		c.FullFrameAbove = 0.5
+		c.FullFrameAbove = 0.4
 	}
 	if c.Quality == 0 {
 		c.Quality = DefaultQuality

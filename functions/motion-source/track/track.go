@@ -3,9 +3,12 @@
 //
 // Blobs are matched to tracks by overlap (IoU), then, for fast movers whose
 // boxes no longer overlap, by the distance of their centres. A blob that is
-// new, that split off another or that grew is due at once; a blob that keeps
-// moving is due again only every refresh interval; a frame in which nothing is
-// due sends nothing. This is what keeps a busy scene — many people walking for
+// new, that split off another, that grew (someone joined it or came into
+// view) or that moved beyond the image last sent for it is due at once; a blob that keeps moving is due again only every refresh
+// interval; a frame in which nothing is due sends nothing. A part that splits
+// off a track while still inside the image last sent for that track is not
+// new to the detector: it inherits the track's last send and is refreshed
+// with it. This is what keeps a busy scene — many people walking for
 // minutes — from being re-sent to the detector on every analysed frame.
 package track
 
@@ -25,9 +28,14 @@ type Config struct {
 	// MinIoU is the least overlap (intersection over union) that matches a
 	// blob to a track [0.1].
 	MinIoU float64
-	// Grow is the growth of a track's area, since it was last sent, that
-	// makes it due again at once [1.5].
+	// Grow is the growth of a track's area since it was last sent that
+	// makes it due at once: someone joined it, or came into view [2].
 	Grow float64
+	// Settle is the least time between two images of a track that grew:
+	// the blobs of a crowd grow and shrink as people pass each other, and
+	// a track sent this recently is shown again only when its refresh is
+	// due or it settles [400 ms].
+	Settle time.Duration
 	// Confirm is the number of analysed frames a new blob must be seen in
 	// before it is due, so that a one-frame flicker sends nothing [2].
 	Confirm int
@@ -44,7 +52,10 @@ func (c Config) withDefaults() Config {
 		c.MinIoU = 0.1
 	}
 	if c.Grow == 0 {
-		c.Grow = 1.5
+		c.Grow = 2
+	}
+	if c.Settle == 0 {
+		c.Settle = 400 * time.Millisecond
 	}
 	if c.Confirm == 0 {
 		c.Confirm = 2
@@ -60,7 +71,7 @@ const (
 	ReasonNone    Reason = iota
 	ReasonNew            // first seen (and confirmed)
 	ReasonSplit          // a blob that split off a tracked one
-	ReasonGrown          // its area grew by Grow since it was last sent
+	ReasonGrown          // it grew by Grow, or beyond the image last sent for it
 	ReasonRefresh        // moving, and last sent a refresh interval ago
 	ReasonNearby         // not due by itself, but half its refresh interval gone while others are due
 )
@@ -79,12 +90,13 @@ type Track struct {
 	// Reason is why the track is due in the latest frame; None when not.
 	Reason Reason
 
-	hits     int           // frames seen in
-	seen     time.Duration // time last seen
-	sent     time.Duration // time last sent
-	hasSent  bool
-	sentArea int
-	split    bool // born by splitting off another track
+	hits       int           // frames seen in
+	seen       time.Duration // time last seen
+	sent       time.Duration // time last sent
+	hasSent    bool
+	sentRegion image.Rectangle // frame pixels of the image last sent with the track
+	sentArea   int             // the track's area then
+	split      bool            // born by splitting off another track
 }
 
 // Tracker follows the blobs of one camera. It is not safe for concurrent
@@ -93,6 +105,7 @@ type Tracker struct {
 	cfg    Config
 	next   uint64
 	now    time.Duration
+	frame  image.Point
 	tracks []*Track
 	seen   []*Track // tracks matched in the latest frame
 }
@@ -112,14 +125,14 @@ func (t *Tracker) Reset() {
 // Len returns the number of live tracks, seen or not in the latest frame.
 func (t *Tracker) Len() int { return len(t.tracks) }
 
-// Update matches the blobs of the frame at time now (the stream's clock) to
-// the tracks and returns the tracks seen in this frame, with their Reason
+// Update matches the blobs of a frame of the given size at time now (the
+// stream's clock) to the tracks and returns the tracks seen in this frame, with their Reason
 // set. Time running backwards resets the tracker.
-func (t *Tracker) Update(now time.Duration, blobs []image.Rectangle) []*Track {
+func (t *Tracker) Update(now time.Duration, frame image.Point, blobs []image.Rectangle) []*Track {
 	if now < t.now {
 		t.Reset()
 	}
-	t.now = now
+	t.now, t.frame = now, frame
 	prev := make([]image.Rectangle, len(t.tracks))
 	for i, tr := range t.tracks {
 		prev[i] = tr.Box
@@ -151,6 +164,9 @@ func (t *Tracker) Update(now time.Duration, blobs []image.Rectangle) []*Track {
 		for i, p := range prev {
 			if matched[i] && p.Overlaps(blobs[b]) {
 				tr.split = true
+				if parent := t.tracks[i]; parent.hasSent && inside(tr.Box, parent.sentRegion) {
+					tr.hasSent, tr.sent, tr.sentRegion, tr.sentArea = true, parent.sent, parent.sentRegion, area(tr.Box)
+				}
 				break
 			}
 		}
@@ -180,12 +196,23 @@ func (t *Tracker) reason(tr *Track) Reason {
 		return ReasonSplit
 	case !tr.hasSent:
 		return ReasonNew
-	case float64(area(tr.Box)) >= t.cfg.Grow*float64(tr.sentArea):
+	case t.now-tr.sent >= t.cfg.Settle && (!inside(tr.Box, tr.sentRegion) || t.grew(tr)):
 		return ReasonGrown
 	case t.now-tr.sent >= t.cfg.Refresh:
 		return ReasonRefresh
 	}
 	return ReasonNone
+}
+
+// grew reports whether a track's area grew enough since it was last sent to
+// mean someone joined it: by Grow, or by half of that at the edge of the
+// frame, where people come into view a part at a time.
+func (t *Tracker) grew(tr *Track) bool {
+	g := t.cfg.Grow
+	if b := tr.Box; b.Min.X <= 0 || b.Min.Y <= 0 || b.Max.X >= t.frame.X || b.Max.Y >= t.frame.Y {
+		g = 1 + (g-1)/2
+	}
+	return float64(area(tr.Box)) >= g*float64(tr.sentArea)
 }
 
 // match returns, for each blob, the index of the track it continues, or -1.
@@ -251,7 +278,7 @@ func (t *Tracker) Due() []*Track {
 func (t *Tracker) Sent(r image.Rectangle) {
 	for _, tr := range t.seen {
 		if inside(tr.Box, r) {
-			tr.sent, tr.hasSent, tr.sentArea = t.now, true, area(tr.Box)
+			tr.sent, tr.hasSent, tr.sentRegion, tr.sentArea = t.now, true, r, area(tr.Box)
 		}
 	}
 }

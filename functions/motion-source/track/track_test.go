@@ -11,14 +11,15 @@ import (
 const frame = 200 * time.Millisecond // 5 analysed frames a second
 
 // step updates the tracker with the blobs of frame i, sends every due track
-// whole and returns the reasons of the due tracks by id.
+// in an image reaching 150 px around it (as a crop of the detector's input
+// size would) and returns the reasons of the due tracks by id.
 func step(t *testing.T, tr *track.Tracker, i int, blobs ...image.Rectangle) map[uint64]track.Reason {
 	t.Helper()
-	tr.Update(time.Duration(i)*frame, blobs)
+	tr.Update(time.Duration(i)*frame, image.Pt(2000, 1000), blobs)
 	due := map[uint64]track.Reason{}
 	for _, d := range tr.Due() {
 		due[d.ID] = d.Reason
-		tr.Sent(d.Box)
+		tr.Sent(d.Box.Inset(-150))
 	}
 	return due
 }
@@ -74,29 +75,86 @@ func TestNothingDueSendsNothing(t *testing.T) {
 func TestSplitIsDueAtOnce(t *testing.T) {
 	tr := track.New(track.Config{}, 1)
 	pair := image.Rect(100, 100, 200, 200)
-	step(t, tr, 0, pair)
-	step(t, tr, 1, pair)
-	// The pair walks apart: the left half keeps the track, the right one is new.
-	left, right := image.Rect(95, 100, 145, 200), image.Rect(160, 100, 210, 200)
-	if due := step(t, tr, 2, left, right); len(due) != 0 {
+	stepRegion(t, tr, 0, 0, pair)
+	stepRegion(t, tr, 1, 0, pair) // sent as just the pair
+	// The pair walks apart, one of them out of the image sent: the left
+	// keeps the track, the right one is new to the detector.
+	left, right := image.Rect(95, 100, 145, 200), image.Rect(160, 100, 215, 200)
+	if due := stepRegion(t, tr, 2, 0, left, right); len(due) != 0 {
 		t.Fatalf("split unconfirmed due %v", due)
 	}
-	due := step(t, tr, 3, left, right.Add(image.Pt(5, 0)))
+	due := stepRegion(t, tr, 3, 0, left, right.Add(image.Pt(5, 0)))
 	if len(due) != 1 || due[2] != track.ReasonSplit {
 		t.Fatalf("due %v, want track 2 as split", due)
 	}
 }
 
-func TestGrownTrackIsDueAtOnce(t *testing.T) {
+// stepRegion is step with every due track sent inside one region around
+// it, as a crop larger than the blob.
+func stepRegion(t *testing.T, tr *track.Tracker, i int, pad int, blobs ...image.Rectangle) map[uint64]track.Reason {
+	t.Helper()
+	tr.Update(time.Duration(i)*frame, image.Pt(2000, 1000), blobs)
+	due := map[uint64]track.Reason{}
+	for _, d := range tr.Due() {
+		due[d.ID] = d.Reason
+		tr.Sent(d.Box.Inset(-pad))
+	}
+	return due
+}
+
+func TestTrackGrownBeyondItsImageIsDueAtOnce(t *testing.T) {
 	tr := track.New(track.Config{}, 1)
 	b := image.Rect(100, 100, 140, 200)
-	step(t, tr, 0, b)
-	step(t, tr, 1, b)
-	if due := step(t, tr, 2, image.Rect(100, 100, 145, 200)); len(due) != 0 {
-		t.Fatalf("a slightly larger blob was due: %v", due)
+	stepRegion(t, tr, 0, 50, b)
+	stepRegion(t, tr, 1, 50, b) // sent as (50,50)-(190,250)
+	if due := stepRegion(t, tr, 3, 50, image.Rect(95, 95, 150, 215)); len(due) != 0 {
+		t.Fatalf("a blob grown a little inside the image sent for it was due: %v", due)
 	}
-	if due := step(t, tr, 3, image.Rect(90, 90, 160, 220)); due[1] != track.ReasonGrown {
-		t.Fatalf("due %v, want track 1 grown", due)
+	if due := stepRegion(t, tr, 4, 50, image.Rect(90, 90, 260, 230)); due[1] != track.ReasonGrown {
+		t.Fatalf("due %v, want track 1 grown beyond its image", due)
+	}
+}
+
+func TestSplitInsideTheImageSentInheritsTheSend(t *testing.T) {
+	tr := track.New(track.Config{}, 1)
+	pair := image.Rect(100, 100, 200, 200)
+	stepRegion(t, tr, 0, 100, pair)
+	stepRegion(t, tr, 1, 100, pair) // sent as (0,0)-(300,300)
+	left, right := image.Rect(95, 100, 145, 200), image.Rect(160, 100, 210, 200)
+	stepRegion(t, tr, 2, 100, left, right)
+	if due := stepRegion(t, tr, 3, 100, left, right); len(due) != 0 {
+		t.Fatalf("a split inside the image just sent was due: %v", due)
+	}
+	// It is refreshed with the track it split from.
+	var got map[uint64]track.Reason
+	for i := 4; i <= 6; i++ {
+		got = stepRegion(t, tr, i, 100, left, right)
+	}
+	if got[1] != track.ReasonRefresh || got[2] != track.ReasonRefresh {
+		t.Fatalf("frame 6: due %v, want both tracks refreshed a second after the send", got)
+	}
+}
+
+func TestGrowthCountsAfterItSettles(t *testing.T) {
+	tr := track.New(track.Config{}, 1)
+	b := image.Rect(100, 100, 140, 200)
+	stepRegion(t, tr, 0, 400, b)
+	stepRegion(t, tr, 1, 400, b)
+	twice := image.Rect(100, 100, 180, 200)
+	if due := stepRegion(t, tr, 2, 400, twice); len(due) != 0 {
+		t.Fatalf("a doubling 0.2 s after the send was due: %v", due)
+	}
+	if due := stepRegion(t, tr, 3, 400, twice); due[1] != track.ReasonGrown {
+		t.Fatalf("due %v, want the doubled track due once settled", due)
+	}
+	// At the frame's edge, where people come into view a part at a time,
+	// half the growth counts.
+	edge := track.New(track.Config{}, 1)
+	e := image.Rect(0, 100, 40, 200)
+	stepRegion(t, edge, 0, 400, e)
+	stepRegion(t, edge, 1, 400, e)
+	if due := stepRegion(t, edge, 3, 400, image.Rect(0, 100, 62, 200)); due[1] != track.ReasonGrown {
+		t.Fatalf("due %v, want a track growing 1.55× at the edge due", due)
 	}
 }
 
@@ -105,7 +163,7 @@ func TestFastMoverKeepsItsTrack(t *testing.T) {
 	step(t, tr, 0, image.Rect(0, 100, 40, 200))
 	step(t, tr, 1, image.Rect(30, 100, 70, 200))
 	// 45 px in one frame: no overlap, but the centre moved less than the box.
-	tr.Update(2*frame, []image.Rectangle{image.Rect(75, 100, 115, 200)})
+	tr.Update(2*frame, image.Pt(2000, 1000), []image.Rectangle{image.Rect(75, 100, 115, 200)})
 	if tr.Len() != 1 {
 		t.Fatalf("%d tracks, want the fast mover to keep its one track", tr.Len())
 	}
@@ -124,7 +182,7 @@ func TestLostTrackEndsAndTimeBackwardsResets(t *testing.T) {
 		t.Fatalf("%d tracks after 1.2 s unseen, want 0", tr.Len())
 	}
 	step(t, tr, 10, walker(0, 0))
-	tr.Update(0, nil) // a file looped: its clock restarts
+	tr.Update(0, image.Pt(2000, 1000), nil) // a file looped: its clock restarts
 	if tr.Len() != 0 {
 		t.Fatalf("%d tracks after the clock went back, want 0", tr.Len())
 	}

@@ -165,7 +165,8 @@ func (w *Watcher) analyse(ctx context.Context, frame gocv.Mat) {
 		w.log.Info("lighting changed, recalibrating", "changed", fmt.Sprintf("%.0f%%", 100*res.Changed))
 	}
 	clock := w.stream.Clock()
-	boxes, seen := w.due(clock, res.Boxes)
+	size := image.Pt(frame.Cols(), frame.Rows())
+	boxes, seen := w.due(clock, size, res.Boxes)
 	if len(res.Boxes) == 0 {
 		w.lastEmit = -1
 		return
@@ -184,7 +185,6 @@ func (w *Watcher) analyse(ctx context.Context, frame gocv.Mat) {
 	w.lastEmit = clock
 
 	t = time.Now()
-	size := image.Pt(frame.Cols(), frame.Rows())
 	base := emit.Motion{Camera: w.cam.ID, Time: w.stream.FrameTime(), Frame: size}
 	if l := w.cam.Location; l != nil {
 		base.Location = &emit.Location{Lat: l.Lat, Lon: l.Lon}
@@ -204,11 +204,11 @@ func (w *Watcher) analyse(ctx context.Context, frame gocv.Mat) {
 // due returns the boxes the detector should see in this frame, and the
 // tracks seen in it: with tracking, the boxes of the tracks that are due (none
 // when nothing is new); without, every motion box.
-func (w *Watcher) due(clock time.Duration, boxes []image.Rectangle) ([]image.Rectangle, []*track.Track) {
+func (w *Watcher) due(clock time.Duration, size image.Point, boxes []image.Rectangle) ([]image.Rectangle, []*track.Track) {
 	if w.tracker == nil {
 		return boxes, nil
 	}
-	seen := w.tracker.Update(clock, region.Blobs(boxes, w.rcfg))
+	seen := w.tracker.Update(clock, size, region.Blobs(boxes, w.rcfg))
 	w.tracks.Store(int64(w.tracker.Len()))
 	w.m.Tracks.Set(float64(w.tracker.Len()))
 	var out []image.Rectangle
