@@ -163,7 +163,9 @@ func coverage(truth samplevideo.Truth, events []sent) (ok float64, firstWorst, g
 		}
 		return false
 	}
-	inView := func(b image.Rectangle) bool { return b.Min.X > 0 && b.Min.Y > 0 && b.Max.X < truth.Size.X && b.Max.Y < truth.Size.Y }
+	inView := func(b image.Rectangle) bool {
+		return b.Min.X > 0 && b.Min.Y > 0 && b.Max.X < truth.Size.X && b.Max.Y < truth.Size.Y
+	}
 	// A walker has entered once half of them is in view.
 	full := map[int]float64{}
 	for _, walkers := range truth.Frames {
@@ -172,7 +174,7 @@ func coverage(truth samplevideo.Truth, events []sent) (ok float64, firstWorst, g
 		}
 	}
 	type life struct {
-		entered, last int  // first frame half in view; last covered frame
+		entered, last  int  // first frame half in view; last covered frame
 		firstOK, gapOK bool // within 0.5 s of entering; every 2 s while moving
 		seen           bool
 	}
