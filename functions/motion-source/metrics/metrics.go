@@ -101,7 +101,7 @@ func New(reg prometheus.Registerer) (*Set, error) {
 		}, cam),
 		tracksDue: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "edgewatch_motion_source_tracks_due_total",
-			Help: "Motion tracks sent to the detector, by reason: new, split, grown, refresh, nearby (refreshed early with others).",
+			Help: "Motion tracks sent to the detector, by reason: new, split, grown, refresh, nearby (refreshed early with others), entering (motion on a new stretch of the frame's edge).",
 		}, []string{"camera", "reason"}),
 		tracks: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "edgewatch_motion_source_tracks",
@@ -178,7 +178,7 @@ func (s *Set) For(camera string) Camera {
 	for _, k := range []string{ImageCrop, ImageFrame} {
 		images.WithLabelValues(k)
 	}
-	for _, r := range []string{"new", "split", "grown", "refresh", "nearby"} { // track.Reason's names
+	for _, r := range []string{"new", "split", "grown", "refresh", "nearby", "entering"} { // track.Reason's names
 		due.WithLabelValues(r)
 	}
 	return Camera{

@@ -122,6 +122,9 @@ type Result struct {
 	// Boxes are the motion boxes in full-frame pixels; empty when nothing
 	// moved or while calibrating.
 	Boxes []image.Rectangle
+	// Edges says how far motion reaches into the frame from each edge:
+	// where people come into view, and how far in they are.
+	Edges [4]Depths
 	// Changed is the fraction of analysed pixels that changed.
 	Changed float64
 	// Recalibrated is true when this frame was a global lighting change.
@@ -255,13 +258,15 @@ func (g *Gate) Detect(frame gocv.Mat) Result {
 		gocv.BitwiseNot(g.dilated, &g.notMoving)
 		gocv.AccumulatedWeightedWithMask(g.blurred, &g.background, g.cfg.Alpha, g.notMoving)
 	}
-	return Result{Boxes: boxes, Changed: changed}
+	return Result{Boxes: boxes, Changed: changed, Edges: g.edges(size)}
 }
 
-// learnStill counts, per changed pixel of g.thresh, the frames it has not
-// changed since the previous one, and copies the pixels still for
-// StillFrames into the background and out of g.thresh: what stopped changing
-// is scenery, not motion.
+// learnStill counts, per pixel, the analysed frames it has not changed
+// since the previous one, and copies the changed pixels of g.thresh that have
+// been still for StillFrames into the background and out of g.thresh: what
+// stopped changing is scenery, not motion. A pixel that flickers across the
+// threshold, as the edges of a ghost do under codec noise, keeps its count;
+// only a real change restarts it.
 func (g *Gate) learnStill() {
 	if g.cfg.StillFrames < 0 || len(g.previous) == 0 {
 		return
@@ -272,22 +277,16 @@ func (g *Gate) learnStill() {
 	limit := g.cfg.StillFrames
 	steady := int(g.cfg.Threshold / 2)
 	for i, t := range thresh {
-		if t == 0 {
-			g.still[i] = 0
-			continue
-		}
-		d := int(blurred[i]) - int(g.previous[i])
-		if d > steady || d < -steady {
+		if d := int(blurred[i]) - int(g.previous[i]); d > steady || d < -steady {
 			g.still[i] = 0
 			continue
 		}
 		if g.still[i] < 255 {
 			g.still[i]++
 		}
-		if int(g.still[i]) >= limit {
+		if t != 0 && int(g.still[i]) >= limit {
 			bg[i] = float32(blurred[i])
 			thresh[i] = 0
-			g.still[i] = 0
 		}
 	}
 }
@@ -300,6 +299,67 @@ func (g *Gate) remember() {
 		g.still = make([]uint8, len(pix))
 	}
 	copy(g.previous, pix)
+}
+
+// Edge names an edge of the frame.
+type Edge int
+
+// The edges of a frame.
+const (
+	Top Edge = iota
+	Bottom
+	Left
+	Right
+)
+
+// Depths is how far motion reaches into the frame from one edge: for each
+// position along the edge (Step full-frame pixels apart), the depth in
+// full-frame pixels of the motion that touches the edge there.
+type Depths struct {
+	Edge  Edge
+	Step  float64
+	Depth []int
+}
+
+// edges returns the depth profiles of motion along the four edges of the
+// dilated mask, scaled to full-frame pixels: how far in someone coming into
+// view already is.
+func (g *Gate) edges(full image.Point) [4]Depths {
+	pix, _ := g.dilated.DataPtrUint8()
+	w, h := g.small.X, g.small.Y
+	sx, sy := float64(full.X)/float64(w), float64(full.Y)/float64(h)
+	out := [4]Depths{{Top, sx, nil}, {Bottom, sx, nil}, {Left, sy, nil}, {Right, sy, nil}}
+	if len(pix) < w*h || w == 0 || h == 0 {
+		return out
+	}
+	depth := func(n int, at func(k int) uint8, scale float64) int {
+		k := 0
+		for k < n && at(k) != 0 {
+			k++
+		}
+		return int(float64(k) * scale)
+	}
+	for e := range out {
+		n := w
+		if e >= int(Left) {
+			n = h
+		}
+		d := make([]int, n)
+		for i := range d {
+			switch Edge(e) {
+			case Top:
+				d[i] = depth(h/2, func(k int) uint8 { return pix[k*w+i] }, sy)
+			case Bottom:
+				d[i] = depth(h/2, func(k int) uint8 { return pix[(h-1-k)*w+i] }, sy)
+			case Left:
+				d[i] = depth(w/2, func(k int) uint8 { return pix[i*w+k] }, sx)
+			case Right:
+				d[i] = depth(w/2, func(k int) uint8 { return pix[i*w+w-1-k] }, sx)
+			}
+		}
+		out[e].Depth = d
+	}
+	return out
 }
 
 // reset makes the buffers for a new frame size and forgets the background.

@@ -219,3 +219,48 @@ func TestAMovingObjectIsNotLearnt(t *testing.T) {
 		t.Fatalf("the moving object was missed in %d analysed frames", missed)
 	}
 }
+
+func TestEdgesSayHowFarMotionReachesIn(t *testing.T) {
+	bg := samplevideo.Background(640, 360)
+	defer bg.Close()
+	frame := gocv.NewMat()
+	defer frame.Close()
+	g, err := motion.New(motion.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	var res motion.Result
+	for i := 0; i < 12; i++ {
+		bg.CopyTo(&frame)
+		if i >= 10 { // someone 60 px into view at the left edge
+			gocv.Rectangle(&frame, image.Rect(0, 120, 60, 240), color.RGBA{R: 20, G: 20, B: 30}, -1)
+		}
+		res = g.Detect(frame)
+	}
+	left := res.Edges[motion.Left]
+	if left.Edge != motion.Left || len(left.Depth) != 100 {
+		t.Fatalf("left edge %+v, want 100 positions", left)
+	}
+	deep := 0
+	for i, d := range left.Depth {
+		y := float64(i) * left.Step
+		switch {
+		case y > 140 && y < 220 && (d < 45 || d > 90):
+			t.Errorf("at y=%.0f motion reaches %d px in, want about 60", y, d)
+		case (y < 100 || y > 260) && d != 0:
+			t.Errorf("at y=%.0f motion reaches %d px in, want none", y, d)
+		}
+		if d > 0 {
+			deep++
+		}
+	}
+	if deep == 0 || len(res.Edges[motion.Right].Depth) == 0 {
+		t.Fatal("no depth profile")
+	}
+	for _, d := range res.Edges[motion.Right].Depth {
+		if d != 0 {
+			t.Fatalf("motion at the right edge of a frame with none there: %v", res.Edges[motion.Right].Depth)
+		}
+	}
+}

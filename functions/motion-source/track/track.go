@@ -68,17 +68,18 @@ type Reason int
 
 // The reasons a track is due, None when it is not.
 const (
-	ReasonNone    Reason = iota
-	ReasonNew            // first seen (and confirmed)
-	ReasonSplit          // a blob that split off a tracked one
-	ReasonGrown          // it grew by Grow, or beyond the image last sent for it
-	ReasonRefresh        // moving, and last sent a refresh interval ago
-	ReasonNearby         // not due by itself, but half its refresh interval gone while others are due
+	ReasonNone     Reason = iota
+	ReasonNew             // first seen (and confirmed)
+	ReasonSplit           // a blob that split off a tracked one
+	ReasonGrown           // it grew by Grow, or beyond the image last sent for it
+	ReasonRefresh         // moving, and last sent a refresh interval ago
+	ReasonNearby          // not due by itself, but half its refresh interval gone while others are due
+	ReasonEntering        // motion where it meets the frame's edge, where none was when last sent
 )
 
 // String names the reason, as metrics and logs show it.
 func (r Reason) String() string {
-	return [...]string{"none", "new", "split", "grown", "refresh", "nearby"}[r]
+	return [...]string{"none", "new", "split", "grown", "refresh", "nearby", "entering"}[r]
 }
 
 // Track is one moving thing followed across frames.
@@ -106,6 +107,8 @@ type Tracker struct {
 	next   uint64
 	now    time.Duration
 	frame  image.Point
+	edges  []Depths // how far motion reaches in from the edges in the latest frame
+	known  []known  // how far it reached in the images sent recently
 	tracks []*Track
 	seen   []*Track // tracks matched in the latest frame
 }
@@ -117,9 +120,36 @@ func New(cfg Config, firstID uint64) *Tracker {
 	return &Tracker{cfg: cfg.withDefaults(), next: firstID}
 }
 
+// Side names an edge of the frame.
+type Side int
+
+// The edges of a frame.
+const (
+	Top Side = iota
+	Bottom
+	Left
+	Right
+)
+
+// Depths is how far motion reaches into the frame from one edge: for each
+// position along it (Step full-frame pixels apart), the depth in full-frame
+// pixels of the motion that touches the edge there.
+type Depths struct {
+	Side  Side
+	Step  float64
+	Depth []int
+}
+
+// known is how far motion reached in from one edge in an image sent, and
+// when.
+type known struct {
+	Depths
+	at time.Duration
+}
+
 // Reset forgets every track, as when a stream reopens and its clock restarts.
 func (t *Tracker) Reset() {
-	t.tracks, t.seen, t.now = nil, nil, 0
+	t.tracks, t.seen, t.now, t.known = nil, nil, 0, nil
 }
 
 // Len returns the number of live tracks, seen or not in the latest frame.
@@ -128,11 +158,11 @@ func (t *Tracker) Len() int { return len(t.tracks) }
 // Update matches the blobs of a frame of the given size at time now (the
 // stream's clock) to the tracks and returns the tracks seen in this frame, with their Reason
 // set. Time running backwards resets the tracker.
-func (t *Tracker) Update(now time.Duration, frame image.Point, blobs []image.Rectangle) []*Track {
+func (t *Tracker) Update(now time.Duration, frame image.Point, blobs []image.Rectangle, edges []Depths) []*Track {
 	if now < t.now {
 		t.Reset()
 	}
-	t.now, t.frame = now, frame
+	t.now, t.frame, t.edges = now, frame, edges
 	prev := make([]image.Rectangle, len(t.tracks))
 	for i, tr := range t.tracks {
 		prev[i] = tr.Box
@@ -184,7 +214,87 @@ func (t *Tracker) Update(now time.Duration, frame image.Point, blobs []image.Rec
 	for _, tr := range t.seen {
 		tr.Reason = t.reason(tr)
 	}
+	t.entering()
 	return t.seen
+}
+
+// entering makes due the tracks where motion reaches in from an edge of the
+// frame at least twice as far as in the images sent within the refresh
+// interval, and by a thirtieth of the frame: someone coming into view, even
+// inside the blob of a crowd, once enough of them is in view to be seen.
+func (t *Tracker) entering() {
+	kept := t.known[:0]
+	for _, k := range t.known {
+		if t.now-k.at < t.cfg.Refresh {
+			kept = append(kept, k)
+		}
+	}
+	t.known = kept
+	for _, e := range t.edges {
+		seen := t.seenDepth(e)
+		gain := t.across(e.Side) / 30
+		run := 0
+		for i, d := range e.Depth {
+			if d >= 2*seen[i] && d-seen[i] >= gain && d > 0 {
+				run++
+			} else {
+				run = 0
+			}
+			if run < 2 {
+				continue
+			}
+			from := int(float64(i-1) * e.Step)
+			to := int(float64(i+1) * e.Step)
+			for _, tr := range t.seen {
+				if tr.Reason == ReasonNone && tr.hits >= t.cfg.Confirm && t.now-tr.sent >= t.cfg.Settle && t.touches(tr.Box, e.Side, from, to) {
+					tr.Reason = ReasonEntering
+				}
+			}
+		}
+	}
+}
+
+// seenDepth returns, for each position along the edge, the deepest motion
+// the images sent recently showed within a tenth of the edge of it (what
+// moves along the edge stays known until the next refresh).
+func (t *Tracker) seenDepth(e Depths) []int {
+	out := make([]int, len(e.Depth))
+	spread := max(1, len(e.Depth)/10)
+	for _, k := range t.known {
+		if k.Side != e.Side || len(k.Depth) != len(out) {
+			continue
+		}
+		for i, d := range k.Depth {
+			for j := max(0, i-spread); j <= min(len(out)-1, i+spread); j++ {
+				out[j] = max(out[j], d)
+			}
+		}
+	}
+	return out
+}
+
+// across returns the frame's size across an edge (its height for the top
+// and bottom edges).
+func (t *Tracker) across(side Side) int {
+	if side == Top || side == Bottom {
+		return t.frame.Y
+	}
+	return t.frame.X
+}
+
+// touches reports whether box b meets the given edge between from and to.
+func (t *Tracker) touches(b image.Rectangle, side Side, from, to int) bool {
+	const near = 2 // pixels: boxes are scaled from a small frame
+	switch side {
+	case Top:
+		return b.Min.Y <= near && b.Min.X < to && b.Max.X > from
+	case Bottom:
+		return b.Max.Y >= t.frame.Y-near && b.Min.X < to && b.Max.X > from
+	case Left:
+		return b.Min.X <= near && b.Min.Y < to && b.Max.Y > from
+	default:
+		return b.Max.X >= t.frame.X-near && b.Min.Y < to && b.Max.Y > from
+	}
 }
 
 // reason says why a track seen in the latest frame is due, if it is.
@@ -280,6 +390,38 @@ func (t *Tracker) Sent(r image.Rectangle) {
 		if inside(tr.Box, r) {
 			tr.sent, tr.hasSent, tr.sentRegion, tr.sentArea = t.now, true, r, area(tr.Box)
 		}
+	}
+	// How far motion reached in from the edges the image shows is known
+	// to the detector now.
+	for _, e := range t.edges {
+		if !t.edgeIn(e.Side, r) {
+			continue
+		}
+		lo, hi := r.Min.X, r.Max.X
+		if e.Side == Left || e.Side == Right {
+			lo, hi = r.Min.Y, r.Max.Y
+		}
+		k := known{Depths{Side: e.Side, Step: e.Step, Depth: make([]int, len(e.Depth))}, t.now}
+		for i, d := range e.Depth {
+			if at := int(float64(i) * e.Step); at >= lo && at < hi {
+				k.Depth[i] = d
+			}
+		}
+		t.known = append(t.known, k)
+	}
+}
+
+// edgeIn reports whether region r reaches the given edge of the frame.
+func (t *Tracker) edgeIn(side Side, r image.Rectangle) bool {
+	switch side {
+	case Top:
+		return r.Min.Y <= 0
+	case Bottom:
+		return r.Max.Y >= t.frame.Y
+	case Left:
+		return r.Min.X <= 0
+	default:
+		return r.Max.X >= t.frame.X
 	}
 }
 

@@ -15,7 +15,7 @@ const frame = 200 * time.Millisecond // 5 analysed frames a second
 // size would) and returns the reasons of the due tracks by id.
 func step(t *testing.T, tr *track.Tracker, i int, blobs ...image.Rectangle) map[uint64]track.Reason {
 	t.Helper()
-	tr.Update(time.Duration(i)*frame, image.Pt(2000, 1000), blobs)
+	tr.Update(time.Duration(i)*frame, image.Pt(2000, 1000), blobs, nil)
 	due := map[uint64]track.Reason{}
 	for _, d := range tr.Due() {
 		due[d.ID] = d.Reason
@@ -93,7 +93,7 @@ func TestSplitIsDueAtOnce(t *testing.T) {
 // it, as a crop larger than the blob.
 func stepRegion(t *testing.T, tr *track.Tracker, i int, pad int, blobs ...image.Rectangle) map[uint64]track.Reason {
 	t.Helper()
-	tr.Update(time.Duration(i)*frame, image.Pt(2000, 1000), blobs)
+	tr.Update(time.Duration(i)*frame, image.Pt(2000, 1000), blobs, nil)
 	due := map[uint64]track.Reason{}
 	for _, d := range tr.Due() {
 		due[d.ID] = d.Reason
@@ -163,7 +163,7 @@ func TestFastMoverKeepsItsTrack(t *testing.T) {
 	step(t, tr, 0, image.Rect(0, 100, 40, 200))
 	step(t, tr, 1, image.Rect(30, 100, 70, 200))
 	// 45 px in one frame: no overlap, but the centre moved less than the box.
-	tr.Update(2*frame, image.Pt(2000, 1000), []image.Rectangle{image.Rect(75, 100, 115, 200)})
+	tr.Update(2*frame, image.Pt(2000, 1000), []image.Rectangle{image.Rect(75, 100, 115, 200)}, nil)
 	if tr.Len() != 1 {
 		t.Fatalf("%d tracks, want the fast mover to keep its one track", tr.Len())
 	}
@@ -182,7 +182,7 @@ func TestLostTrackEndsAndTimeBackwardsResets(t *testing.T) {
 		t.Fatalf("%d tracks after 1.2 s unseen, want 0", tr.Len())
 	}
 	step(t, tr, 10, walker(0, 0))
-	tr.Update(0, image.Pt(2000, 1000), nil) // a file looped: its clock restarts
+	tr.Update(0, image.Pt(2000, 1000), nil, nil) // a file looped: its clock restarts
 	if tr.Len() != 0 {
 		t.Fatalf("%d tracks after the clock went back, want 0", tr.Len())
 	}
@@ -215,5 +215,44 @@ func TestIDsStartWhereTold(t *testing.T) {
 	due := step(t, tr, 1, walker(0, 1))
 	if _, ok := due[1000]; !ok {
 		t.Fatalf("due %v, want the first id 1000", due)
+	}
+}
+
+// edge returns the depth profile of the right edge of a 2000×1000 frame, 10
+// positions of 100 px, with motion reaching depth px in between from and to.
+func edge(from, to, depth int) []track.Depths {
+	d := make([]int, 10)
+	for i := from / 100; i < to/100; i++ {
+		d[i] = depth
+	}
+	return []track.Depths{{Side: track.Right, Step: 100, Depth: d}}
+}
+
+func TestSomeoneEnteringInsideACrowdIsDue(t *testing.T) {
+	tr := track.New(track.Config{}, 1)
+	crowd := image.Rect(1500, 200, 2000, 900) // a blob of people, touching the right edge
+	send := func(i int, e []track.Depths) map[uint64]track.Reason {
+		tr.Update(time.Duration(i)*frame, image.Pt(2000, 1000), []image.Rectangle{crowd}, e)
+		due := map[uint64]track.Reason{}
+		for _, d := range tr.Due() {
+			due[d.ID] = d.Reason
+			tr.Sent(image.Rect(0, 0, 2000, 1000)) // the whole frame
+		}
+		return due
+	}
+	send(0, edge(600, 900, 80))
+	send(1, edge(600, 900, 80)) // sent: someone near the bottom right, 80 px in
+	// Someone comes in higher up the same edge, inside the crowd's blob: its
+	// box does not change.
+	if due := send(2, edge(200, 400, 30)); len(due) != 0 {
+		t.Fatalf("due %v 0.2 s after a send", due)
+	}
+	// Twice as far in, and by a thirtieth of the frame (67 px here).
+	if due := send(3, edge(200, 400, 120)); due[1] != track.ReasonEntering {
+		t.Fatalf("due %v, want the crowd due for someone entering", due)
+	}
+	// The same person further in, within the refresh interval: known now.
+	if due := send(5, edge(200, 400, 180)); len(due) != 0 {
+		t.Fatalf("due %v for someone the detector saw 0.4 s ago", due)
 	}
 }

@@ -166,7 +166,7 @@ func (w *Watcher) analyse(ctx context.Context, frame gocv.Mat) {
 	}
 	clock := w.stream.Clock()
 	size := image.Pt(frame.Cols(), frame.Rows())
-	boxes, seen := w.due(clock, size, res.Boxes)
+	boxes, seen := w.due(clock, size, res)
 	if len(res.Boxes) == 0 {
 		w.lastEmit = -1
 		return
@@ -204,11 +204,15 @@ func (w *Watcher) analyse(ctx context.Context, frame gocv.Mat) {
 // due returns the boxes the detector should see in this frame, and the
 // tracks seen in it: with tracking, the boxes of the tracks that are due (none
 // when nothing is new); without, every motion box.
-func (w *Watcher) due(clock time.Duration, size image.Point, boxes []image.Rectangle) ([]image.Rectangle, []*track.Track) {
+func (w *Watcher) due(clock time.Duration, size image.Point, res motion.Result) ([]image.Rectangle, []*track.Track) {
 	if w.tracker == nil {
-		return boxes, nil
+		return res.Boxes, nil
 	}
-	seen := w.tracker.Update(clock, size, region.Blobs(boxes, w.rcfg))
+	edges := make([]track.Depths, len(res.Edges))
+	for i, e := range res.Edges {
+		edges[i] = track.Depths{Side: track.Side(e.Edge), Step: e.Step, Depth: e.Depth}
+	}
+	seen := w.tracker.Update(clock, size, region.Blobs(res.Boxes, w.rcfg), edges)
 	w.tracks.Store(int64(w.tracker.Len()))
 	w.m.Tracks.Set(float64(w.tracker.Len()))
 	var out []image.Rectangle
