@@ -26,6 +26,7 @@ import (
 	"github.com/edgewatch/edgewatch/functions/motion-source/camera"
 	"github.com/edgewatch/edgewatch/functions/motion-source/cameraconfig"
 	"github.com/edgewatch/edgewatch/functions/motion-source/emit"
+	"github.com/edgewatch/edgewatch/functions/motion-source/eventlog"
 	"github.com/edgewatch/edgewatch/functions/motion-source/metrics"
 	"github.com/edgewatch/edgewatch/functions/motion-source/watch"
 	"github.com/prometheus/client_golang/prometheus"
@@ -49,6 +50,7 @@ const (
 	KeyReconnectInitial = "RECONNECT_BACKOFF"
 	KeyReconnectMax     = "RECONNECT_BACKOFF_MAX"
 	KeyLogLevel         = "LOG_LEVEL"
+	KeyEventLog         = "EVENT_LOG"
 )
 
 // DefaultModelInputSize is the detector's input size (detect's INPUT_SIZE)
@@ -74,6 +76,7 @@ type Source struct {
 	wg          sync.WaitGroup
 	metricsSrv  *http.Server
 	metricsAddr net.Addr
+	eventLog    *eventlog.Log // nil unless EVENT_LOG is set
 }
 
 // Option changes how New builds a Source.
@@ -142,24 +145,37 @@ func (s *Source) Start(ctx context.Context, cfg map[string]string) error {
 	if err != nil {
 		return fmt.Errorf("motion-source: metrics: %w", err)
 	}
+	var recorder emit.Recorder
+	if path := cfg[KeyEventLog]; path != "" {
+		l, err := eventlog.Open(path, func(err error) { s.log.Error("event log write failed; events are still sent", "err", err) })
+		if err != nil {
+			return fmt.Errorf("motion-source: %s: %w", KeyEventLog, err)
+		}
+		s.eventLog, recorder = l, l
+	}
 	opener := camera.NewOpener()
 	watchers := make([]*watch.Watcher, 0, len(cams))
+	closeAll := func() {
+		for _, w := range watchers {
+			w.Close()
+		}
+		if s.eventLog != nil {
+			s.eventLog.Close()
+			s.eventLog = nil
+		}
+	}
 	for _, c := range cams {
 		w, err := watch.New(watch.Deps{Camera: c, Opener: opener, Client: client, ModelInput: modelInput,
 			Metrics: set.For(c.ID), Log: s.log.With("camera", c.ID), Progress: s.progress,
-			BackoffInitial: backoff, BackoffMax: backoffMax})
+			BackoffInitial: backoff, BackoffMax: backoffMax, Recorder: recorder})
 		if err != nil {
-			for _, w := range watchers {
-				w.Close()
-			}
+			closeAll()
 			return fmt.Errorf("motion-source: camera %s: %w", c.ID, err)
 		}
 		watchers = append(watchers, w)
 	}
 	if err := s.serveMetrics(cfg[KeyMetricsAddress]); err != nil {
-		for _, w := range watchers {
-			w.Close()
-		}
+		closeAll()
 		return err
 	}
 
@@ -233,6 +249,10 @@ func (s *Source) Stop(ctx context.Context) error {
 	shut, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 	defer cancel()
 	err = errors.Join(err, s.metricsSrv.Shutdown(shut))
+	if s.eventLog != nil {
+		err = errors.Join(err, s.eventLog.Close())
+		s.eventLog = nil
+	}
 	s.watchers = nil
 	s.log.Info("motion-source stopped")
 	return err

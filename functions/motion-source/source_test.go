@@ -2,6 +2,7 @@ package function
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"image"
 	"io"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/edgewatch/edgewatch/functions/motion-source/emit"
+	"github.com/edgewatch/edgewatch/functions/motion-source/eventlog"
 	"github.com/edgewatch/edgewatch/functions/motion-source/region"
 	"github.com/edgewatch/edgewatch/functions/motion-source/samplevideo"
 	"gocv.io/x/gocv"
@@ -26,7 +28,9 @@ var movingScene = samplevideo.Scene{Width: 640, Height: 360, Frames: 75, Object:
 func TestMotionEventsFollowTheContract(t *testing.T) {
 	sk := newSink(t, http.StatusAccepted)
 	moving := clip(t, "moving.avi", movingScene)
+	eventLog := t.TempDir() + "/events.jsonl"
 	s, reg, logs := started(t, map[string]string{
+		KeyEventLog:       eventLog,
 		KeySink:           sk.srv.URL,
 		KeyOverrides:      `{"extensions":{"site":"depot7"}}`,
 		KeyModelInputSize: "128",
@@ -119,6 +123,26 @@ func TestMotionEventsFollowTheContract(t *testing.T) {
 			t.Errorf("event %d: region went back from x=%d to %d while the object moves right", i, lastX, reg.Min.X)
 		}
 		lastX = reg.Min.X
+	}
+	// EVENT_LOG has one line per delivered event, as sent.
+	raw, err := os.ReadFile(eventLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(raw)), "\n")
+	if len(lines) != len(evs) {
+		t.Fatalf("event log has %d lines for %d events:\n%s", len(lines), len(evs), raw)
+	}
+	for i, line := range lines {
+		var rec eventlog.Record
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatalf("line %d: %v: %s", i+1, err, line)
+		}
+		e := evs[i].event
+		if rec.ID != e.ID() || rec.Camera != "gate-1" || !rec.Time.Equal(e.Time()) || rec.Bytes != len(e.Data()) ||
+			rec.Kind != "crop" || rec.Track != e.Extensions()[ExtTrack] || len(rec.Tracks) != 1 {
+			t.Errorf("line %d: %+v does not describe event %s", i+1, rec, e)
+		}
 	}
 	if !strings.Contains(logs.String(), "gate-1: ") || !strings.Contains(logs.String(), "events sent") {
 		t.Errorf("no progress line for a file read once:\n%s", logs)
@@ -325,6 +349,7 @@ func TestStartRejectsBadConfig(t *testing.T) {
 		"bad mask":             {KeySink: "http://127.0.0.1:1", KeyCameras: fmt.Sprintf(`[{"id": "c", "url": %q, "masks": [[[0,0],[2,0],[1,1]]]}]`, file)},
 		"bad duration":         {KeySink: "http://127.0.0.1:1", KeyCameras: ok, KeySendBackoff: "soon"},
 		"missing file":         {KeySink: "http://127.0.0.1:1", KeyCamerasFile: "/nonexistent/cameras.yaml"},
+		"unwritable event log": {KeySink: "http://127.0.0.1:1", KeyCameras: ok, KeyEventLog: "/nonexistent/dir/events.jsonl"},
 	}
 	for name, cfg := range cases {
 		t.Run(name, func(t *testing.T) {

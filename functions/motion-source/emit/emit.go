@@ -55,8 +55,15 @@ type Motion struct {
 	// ids of every track the image shows (both empty when tracking is off).
 	Track  uint64
 	Tracks []uint64
+	// Kind is "crop" (a region) or "frame" (the whole frame, letterboxed).
+	Kind string
 	// JPEG is the region's image.
 	JPEG []byte
+}
+
+// Recorder is told of every event the sink acknowledged, with its id.
+type Recorder interface {
+	Sent(m Motion, id string)
 }
 
 // Location is a position in decimal degrees.

@@ -49,7 +49,7 @@ func TestQueueDropsTheOldestWhenTheSinkIsStuck(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := metrics.Discard("cam")
-	q := emit.NewQueue(client, 3, emit.DropOldest, slog.New(slog.NewTextHandler(io.Discard, nil)), m)
+	q := emit.NewQueue(client, 3, emit.DropOldest, nil, slog.New(slog.NewTextHandler(io.Discard, nil)), m)
 	done := make(chan struct{})
 	go func() { q.Run(context.Background()); close(done) }()
 
@@ -113,7 +113,7 @@ func TestQueueMakesAFileWaitInsteadOfDropping(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := metrics.Discard("cam")
-	q := emit.NewQueue(client, 2, emit.Wait, slog.New(slog.NewTextHandler(io.Discard, nil)), m)
+	q := emit.NewQueue(client, 2, emit.Wait, nil, slog.New(slog.NewTextHandler(io.Discard, nil)), m)
 	done := make(chan struct{})
 	go func() { q.Run(context.Background()); close(done) }()
 
@@ -153,7 +153,7 @@ func TestQueueMakesAFileWaitInsteadOfDropping(t *testing.T) {
 	}
 
 	// A waiting push gives up, counted, when its context ends.
-	q2 := emit.NewQueue(client, 1, emit.Wait, slog.New(slog.NewTextHandler(io.Discard, nil)), m)
+	q2 := emit.NewQueue(client, 1, emit.Wait, nil, slog.New(slog.NewTextHandler(io.Discard, nil)), m)
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	mo := emit.Motion{Camera: "cam", Region: image.Rect(0, 0, 1, 1), JPEG: []byte{1}}

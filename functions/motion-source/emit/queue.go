@@ -31,6 +31,7 @@ type Queue struct {
 	log    *slog.Logger
 	m      metrics.Camera
 	policy Policy
+	rec    Recorder // nil: nothing recorded
 
 	mu     sync.Mutex
 	items  []Motion // FIFO, len ≤ size
@@ -49,12 +50,13 @@ func (q *Queue) Counts() (sent, failed, dropped int64) {
 }
 
 // NewQueue returns a queue of at most size events (default 16) feeding
-// client, full as the policy says.
-func NewQueue(client *Client, size int, policy Policy, log *slog.Logger, m metrics.Camera) *Queue {
+// client, full as the policy says; rec, when not nil, is told of every event
+// delivered.
+func NewQueue(client *Client, size int, policy Policy, rec Recorder, log *slog.Logger, m metrics.Camera) *Queue {
 	if size <= 0 {
 		size = 16
 	}
-	return &Queue{client: client, log: log, m: m, policy: policy, size: size,
+	return &Queue{client: client, log: log, m: m, policy: policy, rec: rec, size: size,
 		wake: make(chan struct{}, 1), room: make(chan struct{}, 1)}
 }
 
@@ -189,6 +191,9 @@ func (q *Queue) send(ctx context.Context, m Motion) {
 	}
 	q.m.EventsSent.Inc()
 	q.sent.Add(1)
+	if q.rec != nil {
+		q.rec.Sent(m, e.ID())
+	}
 	q.log.Debug("motion event sent", "id", e.ID(), "region", m.Region.String(), "bytes", len(m.JPEG))
 }
 

@@ -45,6 +45,8 @@ type Deps struct {
 	Progress io.Writer
 	// Backoff bounds the wait between reconnection attempts (zero: defaults).
 	BackoffInitial, BackoffMax time.Duration
+	// Recorder, when set, is told of every event delivered (EVENT_LOG).
+	Recorder emit.Recorder
 }
 
 // Watcher runs one camera.
@@ -104,7 +106,7 @@ func New(d Deps) (*Watcher, error) {
 	}, d.Opener, d.Log, d.Metrics)
 	return &Watcher{
 		cam: d.Camera, src: src, stream: stream, gate: gate, tracker: tracker, enc: region.NewEncoder(rcfg), rcfg: rcfg,
-		queue: emit.NewQueue(d.Client, d.Camera.Queue, policy, d.Log, d.Metrics),
+		queue: emit.NewQueue(d.Client, d.Camera.Queue, policy, d.Recorder, d.Log, d.Metrics),
 		m:     d.Metrics, log: d.Log, progress: d.Progress, lastEmit: -1,
 	}, nil
 }
@@ -230,7 +232,7 @@ func (w *Watcher) queueImage(ctx context.Context, m emit.Motion, r image.Rectang
 		w.log.Error("cannot encode image", "region", r.String(), "err", err)
 		return
 	}
-	m.Region, m.JPEG = r, jpeg
+	m.Region, m.JPEG, m.Kind = r, jpeg, kind
 	if w.tracker != nil {
 		m.Track, m.Tracks = shown(seen, r)
 		w.tracker.Sent(r)
