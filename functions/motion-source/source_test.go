@@ -44,8 +44,9 @@ func TestMotionEventsFollowTheContract(t *testing.T) {
 	eventually(t, 20*time.Second, "the file to be read and its events sent", func() bool {
 		page, _ := status(t, s)
 		c := camStatus(page, "gate-1")
+		// The last progress line is written once the queue has drained.
 		return c.Done && c.Queued == 0 && c.EventsSent+c.EventsFailed+c.EventsDropped > 0 &&
-			int(c.EventsSent) == len(sk.events())
+			int(c.EventsSent) == len(sk.events()) && strings.Contains(logs.String(), "events sent")
 	})
 	evs := sk.events()
 	// One object crossing for 2.6 s (13 analysed frames): sent when

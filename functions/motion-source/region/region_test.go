@@ -69,6 +69,7 @@ func TestEncode(t *testing.T) {
 	frame := gocv.NewMatWithSize(480, 640, gocv.MatTypeCV8UC3)
 	defer frame.Close()
 	enc := region.NewEncoder(region.Config{Quality: 80})
+	defer enc.Close()
 	jpeg, err := enc.Encode(frame, image.Rect(100, 50, 420, 370))
 	if err != nil {
 		t.Fatal(err)
