@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"image"
-	"io"
 	"log/slog"
 	"math"
 	"net/http"
@@ -73,7 +72,7 @@ func runBusy(tb testing.TB, clip busyClip, cam cameraconfig.Camera) busyRun {
 	tb.Helper()
 	var mu sync.Mutex
 	var events []sent
-	var start time.Time
+	var times []time.Time
 	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		e, err := cehttp.NewEventFromHTTPRequest(r)
 		if err != nil {
@@ -82,14 +81,11 @@ func runBusy(tb testing.TB, clip busyClip, cam cameraconfig.Camera) busyRun {
 		}
 		ext := e.Extensions()
 		num := func(k string) int { n, _ := strconv.Atoi(toString(ext[k])); return n }
-		// Event times are the clip's media time from when the file opened,
-		// which is within a few milliseconds of start.
-		at := e.Time().Sub(start).Seconds()
-		frame := int(math.Round(at*analysedFPS)) * int(math.Round(clip.truth.FPS/analysedFPS))
-		ev := sent{frame: frame, bytes: len(e.Data()),
+		ev := sent{bytes: len(e.Data()),
 			region: image.Rect(num(emit.ExtRegionX), num(emit.ExtRegionY), num(emit.ExtRegionX)+num(emit.ExtRegionW), num(emit.ExtRegionY)+num(emit.ExtRegionH))}
 		mu.Lock()
 		events = append(events, ev)
+		times = append(times, e.Time())
 		mu.Unlock()
 		w.WriteHeader(http.StatusAccepted)
 	}))
@@ -104,25 +100,59 @@ func runBusy(tb testing.TB, clip busyClip, cam cameraconfig.Camera) busyRun {
 		tb.Fatal(err)
 	}
 	m := set.For("busy")
+	opened := &openedAt{}
 	w, err := watch.New(watch.Deps{Camera: cam, Opener: camera.NewOpener(), Client: client, ModelInput: DefaultModelInputSize,
-		Metrics: m, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		Metrics: m, Log: slog.New(opened)})
 	if err != nil {
 		tb.Fatal(err)
 	}
 	defer w.Close()
 	cpu0 := cpuTime()
-	start = time.Now()
 	w.Run(context.Background(), context.Background())
 	cpu := cpuTime() - cpu0
 	st := w.Status()
 	mu.Lock()
 	defer mu.Unlock()
+	// Event times are the clip's media time from when the file opened:
+	// frame k is at opened + k/fps.
+	at := opened.time()
+	if at.IsZero() {
+		tb.Fatal("the camera never logged its opening")
+	}
+	for i := range events {
+		events[i].frame = int(math.Round(times[i].Sub(at).Seconds() * clip.truth.FPS))
+	}
 	sort.SliceStable(events, func(i, j int) bool { return events[i].frame < events[j].frame })
 	due := map[string]float64{}
 	for _, r := range []string{"new", "split", "grown", "refresh", "nearby", "entering"} {
 		due[r] = testutil.ToFloat64(m.TracksDue(r))
 	}
 	return busyRun{events: events, analysed: st.FramesAnalysed, dropped: st.EventsDropped + st.EventsFailed, cpu: cpu, due: due}
+}
+
+// openedAt is a log handler that keeps the time of the first "camera open"
+// record: when the stream's media clock started.
+type openedAt struct {
+	mu sync.Mutex
+	at time.Time
+}
+
+func (o *openedAt) Enabled(context.Context, slog.Level) bool { return true }
+func (o *openedAt) WithAttrs([]slog.Attr) slog.Handler       { return o }
+func (o *openedAt) WithGroup(string) slog.Handler            { return o }
+func (o *openedAt) Handle(_ context.Context, r slog.Record) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if r.Message == "camera open" && o.at.IsZero() {
+		o.at = r.Time
+	}
+	return nil
+}
+
+func (o *openedAt) time() time.Time {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.at
 }
 
 func toString(v any) string {
