@@ -332,8 +332,17 @@ func (g *Gate) edges(full image.Point) [4]Depths {
 	if len(pix) < w*h || w == 0 || h == 0 {
 		return out
 	}
+	// Motion that stops a pixel or two short of the edge still touches it:
+	// codecs blur the last rows (1080 is padded to 1088 for H.264).
+	const slack = 2
 	depth := func(n int, at func(k int) uint8, scale float64) int {
 		k := 0
+		for k < slack && k < n && at(k) == 0 {
+			k++
+		}
+		if k == n || at(k) == 0 {
+			return 0
+		}
 		for k < n && at(k) != 0 {
 			k++
 		}

@@ -237,13 +237,16 @@ func scale(r image.Rectangle, f float64) image.Rectangle {
 	return image.Rect(c.X-hw, c.Y-hh, c.X+hw, c.Y+hh)
 }
 
-// square returns the square of side max(min, r's longer side) centred on r,
-// shifted to lie inside the frame; a side longer than the frame is clipped.
+// context is how much larger than its boxes a region is, so that what moved
+// is seen with some of its surroundings and whole even where the small
+// frame's boxes fall a little short.
+const context = 1.2
+
+// square returns the square of side max(min, context × r's longer side)
+// centred on r, shifted to lie inside the frame; a side longer than the
+// frame is clipped.
 func square(r image.Rectangle, frame image.Point, min int) image.Rectangle {
-	side := r.Dx()
-	if r.Dy() > side {
-		side = r.Dy()
-	}
+	side := int(math.Ceil(context * float64(max(r.Dx(), r.Dy()))))
 	if side < min {
 		side = min
 	}

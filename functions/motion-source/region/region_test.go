@@ -56,12 +56,12 @@ func TestRegions(t *testing.T) {
 func TestMaxRegionsKeepsTheLargest(t *testing.T) {
 	var boxes []image.Rectangle
 	for i := 0; i < 5; i++ {
-		boxes = append(boxes, image.Rect(i*400, 0, i*400+20+i*10, 20+i*10))
+		boxes = append(boxes, image.Rect(i*500, 0, i*500+20+i*10, 20+i*10))
 	}
-	boxes = append(boxes, image.Rect(0, 600, 700, 1000))
-	rs := region.Regions(boxes, image.Pt(2400, 1080), region.Config{MinSize: 320, MaxRegions: 2})
-	if len(rs) != 2 || rs[0].Dx() < 700 {
-		t.Fatalf("got %v, want the 700-px region first of 2", rs)
+	boxes = append(boxes, image.Rect(0, 700, 600, 1000))
+	rs := region.Regions(boxes, image.Pt(2600, 1080), region.Config{MinSize: 320, MaxRegions: 2})
+	if len(rs) != 2 || rs[0].Dx() < 600 {
+		t.Fatalf("got %v, want the 600-px region first of 2", rs)
 	}
 }
 

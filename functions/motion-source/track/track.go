@@ -245,8 +245,9 @@ func (t *Tracker) entering() {
 			}
 			from := int(float64(i-1) * e.Step)
 			to := int(float64(i+1) * e.Step)
+			near := int(3 * e.Step) // boxes come from a small frame, and may stop short of the edge
 			for _, tr := range t.seen {
-				if tr.Reason == ReasonNone && tr.hits >= t.cfg.Confirm && t.now-tr.sent >= t.cfg.Settle && t.touches(tr.Box, e.Side, from, to) {
+				if tr.Reason == ReasonNone && tr.hits >= t.cfg.Confirm && t.now-tr.sent >= t.cfg.Settle && t.touches(tr.Box, e.Side, from, to, near) {
 					tr.Reason = ReasonEntering
 				}
 			}
@@ -282,9 +283,9 @@ func (t *Tracker) across(side Side) int {
 	return t.frame.X
 }
 
-// touches reports whether box b meets the given edge between from and to.
-func (t *Tracker) touches(b image.Rectangle, side Side, from, to int) bool {
-	const near = 2 // pixels: boxes are scaled from a small frame
+// touches reports whether box b comes within near pixels of the given edge
+// between from and to.
+func (t *Tracker) touches(b image.Rectangle, side Side, from, to, near int) bool {
 	switch side {
 	case Top:
 		return b.Min.Y <= near && b.Min.X < to && b.Max.X > from
@@ -319,7 +320,8 @@ func (t *Tracker) reason(tr *Track) Reason {
 // frame, where people come into view a part at a time.
 func (t *Tracker) grew(tr *Track) bool {
 	g := t.cfg.Grow
-	if b := tr.Box; b.Min.X <= 0 || b.Min.Y <= 0 || b.Max.X >= t.frame.X || b.Max.Y >= t.frame.Y {
+	const near = 12 // pixels: boxes come from a small frame, and may stop short of the edge
+	if b := tr.Box; b.Min.X <= near || b.Min.Y <= near || b.Max.X >= t.frame.X-near || b.Max.Y >= t.frame.Y-near {
 		g = 1 + (g-1)/2
 	}
 	return float64(area(tr.Box)) >= g*float64(tr.sentArea)
