@@ -4,8 +4,13 @@ SHELL := /usr/bin/env bash
 .DEFAULT_GOAL := help
 
 GO ?= go
+# The workspace of the root and function modules. It is not named go.work: go would find a go.work
+# above functions/<name>/.func/build, where func builds a function as a module of its own, and
+# refuse that build. make's go commands use it through GOWORK; plain go commands in the root or in
+# a function's directory need no workspace (the root's go.mod takes the functions from this tree).
+export GOWORK := $(CURDIR)/edgewatch.work
 # Every module of the workspace, as package patterns.
-MODULES := $(shell $(GO) list -m -f '{{.Path}}/...')
+MODULES := $(shell GOWORK='$(GOWORK)' $(GO) list -m -f '{{.Path}}/...')
 # Modules that link OpenCV through gocv.
 GOCV_MODULES := github.com/edgewatch/edgewatch/functions/detect/... github.com/edgewatch/edgewatch/functions/motion-source/...
 TEST_FLAGS ?= -count=1 -timeout 20m

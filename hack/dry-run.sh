@@ -5,7 +5,7 @@
 # validation) as it would on a cluster. No cluster, container or kubectl is needed.
 #
 # The two servers are built from the Go module proxy by tools/apiserver (its own module,
-# outside go.work) into a cache outside the repository and rebuilt only when missing:
+# outside the workspace) into a cache outside the repository and rebuilt only when missing:
 #   ${EDGEWATCH_CACHE:-$HOME/.cache/edgewatch}/kube/<version>/{kube-apiserver,etcd}
 # The first build takes minutes (4 on this 2-core machine with an empty build cache, up to
 # about 11 when busy); later runs take seconds.
