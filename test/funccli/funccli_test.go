@@ -5,8 +5,8 @@
 // a user to: `func build --builder=host` in alert, caption and dashboard, and
 // `func run` + `func invoke` of caption against the VLM stand-in. Every
 // command runs in a copy of the repository's files (what a fresh clone holds,
-// uncommitted changes included), because func rewrites func.yaml and
-// .gitignore; the tree itself stays clean. hack/knative-cli.sh test builds
+// uncommitted changes included), because func rewrites func.yaml; the tree
+// itself stays clean. hack/knative-cli.sh test builds
 // func and sets EDGEWATCH_FUNC (make test).
 package funccli
 
@@ -146,6 +146,11 @@ func TestHostBuildNeedsModMod(t *testing.T) {
 func TestHostBuild(t *testing.T) {
 	for _, fn := range []string{"alert", "caption", "dashboard"} {
 		t.Run(fn, func(t *testing.T) {
+			gitignore := filepath.Join(tree, "functions", fn, ".gitignore")
+			before, err := os.ReadFile(gitignore)
+			if err != nil {
+				t.Fatal(err)
+			}
 			cmd := funcCmd(t, fn, funcEnv(t, modMod), "build", "--builder=host", "--registry", "example.com/edgewatch")
 			out, err := cmd.CombinedOutput()
 			t.Logf("func build --builder=host --registry example.com/edgewatch:\n%s", lastLines(out, 6))
@@ -155,6 +160,10 @@ func TestHostBuild(t *testing.T) {
 			want := "Function built: example.com/edgewatch/" + fn + ":latest"
 			if !bytes.Contains(out, []byte(want)) {
 				t.Errorf("output does not say %q", want)
+			}
+			// A changed .gitignore would make hack/deploy.sh's next tag -dirty after a build by hand.
+			if after, err := os.ReadFile(gitignore); err != nil || !bytes.Equal(after, before) {
+				t.Errorf("func build changed functions/%s/.gitignore (err %v):\n%s", fn, err, after)
 			}
 			layout := filepath.Join(tree, "functions", fn, ".func", "build", "oci")
 			platforms, configs := readLayout(t, layout)
