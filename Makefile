@@ -40,6 +40,7 @@ test: deps ## Set up and run every test of every module against the local Rabbit
 	$(GO) test $(TEST_FLAGS) -tags matprofile $(GOCV_MODULES)
 	bash hack/validate.sh test
 	bash hack/dry-run.sh test
+	bash hack/knative-cli.sh test
 	$(GO) test $(TEST_FLAGS) -tags e2e ./test/e2e
 
 .PHONY: test-e2e
@@ -53,6 +54,10 @@ validate: ## Report every problem of the deployment tree (config/, deploy/) agai
 .PHONY: dry-run
 dry-run: ## Dry-run config/ and deploy/ against a real kube-apiserver with Knative's CRDs (first build: minutes).
 	bash hack/dry-run.sh test
+
+.PHONY: func-test
+func-test: ## func build --builder=host of alert, caption, dashboard; func run + invoke of caption (real func CLI).
+	bash hack/knative-cli.sh test
 
 .PHONY: parity
 parity: deps ## Compare the local broker with eventing-rabbitmq v0.48.0's own dispatcher on RabbitMQ (heavy build).
