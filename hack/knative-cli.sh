@@ -5,7 +5,7 @@
 #   ${EDGEWATCH_CACHE:-$HOME/.cache/edgewatch}/func/<version>/func
 #   ${EDGEWATCH_CACHE:-$HOME/.cache/edgewatch}/kn/<version>/kn
 # The versions are the ones tools/knative-cli/go.mod requires (func v0.49.2, kn v0.50.0). The first
-# build of func takes about 7 minutes on 2 cores (kn about 1); later runs take no time.
+# build of func takes up to 7 minutes on 2 cores (kn about 3); later runs take no time.
 #
 #   hack/knative-cli.sh build func|kn   build it if missing and print its path
 #   hack/knative-cli.sh test            build both if missing, then run test/funccli: func build
