@@ -2,7 +2,8 @@
 // can run without their heavy work: each build step is run against a stand-in
 // for the go command that writes small executables where `go build -o` would,
 // into an empty cache, so that the step's own logic (cache layout, temporary
-// directory, move into place, exit status) is what is tested.
+// directory, move into place, exit status) is what is tested. deploy_test.go
+// checks what hack/deploy.sh relies on in the deployment tree.
 package hack
 
 import (
