@@ -4,8 +4,13 @@ SHELL := /usr/bin/env bash
 .DEFAULT_GOAL := help
 
 GO ?= go
+# The workspace of the root and function modules. It is not named go.work: go would find a go.work
+# above functions/<name>/.func/build, where func builds a function as a module of its own, and
+# refuse that build. make's go commands use it through GOWORK; plain go commands in the root or in
+# a function's directory need no workspace (the root's go.mod takes the functions from this tree).
+export GOWORK := $(CURDIR)/edgewatch.work
 # Every module of the workspace, as package patterns.
-MODULES := $(shell $(GO) list -m -f '{{.Path}}/...')
+MODULES := $(shell GOWORK='$(GOWORK)' $(GO) list -m -f '{{.Path}}/...')
 # Modules that link OpenCV through gocv.
 GOCV_MODULES := github.com/edgewatch/edgewatch/functions/detect/... github.com/edgewatch/edgewatch/functions/motion-source/...
 TEST_FLAGS ?= -count=1 -timeout 20m
@@ -35,6 +40,7 @@ test: deps ## Set up and run every test of every module against the local Rabbit
 	$(GO) test $(TEST_FLAGS) -tags matprofile $(GOCV_MODULES)
 	bash hack/validate.sh test
 	bash hack/dry-run.sh test
+	bash hack/knative-cli.sh test
 	$(GO) test $(TEST_FLAGS) -tags e2e ./test/e2e
 
 .PHONY: test-e2e
@@ -48,6 +54,10 @@ validate: ## Report every problem of the deployment tree (config/, deploy/) agai
 .PHONY: dry-run
 dry-run: ## Dry-run config/ and deploy/ against a real kube-apiserver with Knative's CRDs (first build: minutes).
 	bash hack/dry-run.sh test
+
+.PHONY: func-test
+func-test: ## func build --builder=host of alert, caption, dashboard; func run + invoke of caption (real func CLI).
+	bash hack/knative-cli.sh test
 
 .PHONY: parity
 parity: deps ## Compare the local broker with eventing-rabbitmq v0.48.0's own dispatcher on RabbitMQ (heavy build).

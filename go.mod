@@ -4,9 +4,12 @@ go 1.26
 
 require (
 	github.com/cloudevents/sdk-go/v2 v2.16.1
+	github.com/google/uuid v1.6.0
+	github.com/lib/pq v1.10.9
 	github.com/prometheus/client_golang v1.23.2
 	github.com/rabbitmq/amqp091-go v1.10.0
 	github.com/santhosh-tekuri/jsonschema/v6 v6.0.2
+	knative.dev/func-go v0.22.0
 	sigs.k8s.io/yaml v1.4.0
 )
 
@@ -15,16 +18,39 @@ require (
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/json-iterator/go v1.1.12 // indirect
 	github.com/kylelemons/godebug v1.1.0 // indirect
+	github.com/mattn/go-colorable v0.1.13 // indirect
+	github.com/mattn/go-isatty v0.0.20 // indirect
 	github.com/modern-go/concurrent v0.0.0-20180306012644-bacd9c7ef1dd // indirect
 	github.com/modern-go/reflect2 v1.0.2 // indirect
 	github.com/munnerz/goautoneg v0.0.0-20191010083416-a7dc8b61c822 // indirect
 	github.com/prometheus/client_model v0.6.2 // indirect
 	github.com/prometheus/common v0.66.1 // indirect
 	github.com/prometheus/procfs v0.16.1 // indirect
+	github.com/rs/zerolog v1.32.0 // indirect
 	go.uber.org/multierr v1.11.0 // indirect
 	go.uber.org/zap v1.27.0 // indirect
 	go.yaml.in/yaml/v2 v2.4.2 // indirect
-	golang.org/x/sys v0.35.0 // indirect
+	gocv.io/x/gocv v0.31.0 // indirect
+	golang.org/x/sys v0.46.0 // indirect
 	golang.org/x/text v0.28.0 // indirect
 	google.golang.org/protobuf v1.36.8 // indirect
+)
+
+// The runner hosts every function in one process. Each function is its own module that builds
+// from the module proxy alone (func and Dockerfiles build them so); the runner takes them from
+// this tree, so that `go build`, `go test` and `go run` work here without a workspace file.
+require (
+	github.com/edgewatch/edgewatch/functions/alert v0.0.0
+	github.com/edgewatch/edgewatch/functions/caption v0.0.0
+	github.com/edgewatch/edgewatch/functions/dashboard v0.0.0
+	github.com/edgewatch/edgewatch/functions/detect v0.0.0
+	github.com/edgewatch/edgewatch/functions/motion-source v0.0.0
+)
+
+replace (
+	github.com/edgewatch/edgewatch/functions/alert => ./functions/alert
+	github.com/edgewatch/edgewatch/functions/caption => ./functions/caption
+	github.com/edgewatch/edgewatch/functions/dashboard => ./functions/dashboard
+	github.com/edgewatch/edgewatch/functions/detect => ./functions/detect
+	github.com/edgewatch/edgewatch/functions/motion-source => ./functions/motion-source
 )

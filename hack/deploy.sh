@@ -13,8 +13,17 @@
 # one declarative tree (config/) owns every Knative Service: `func deploy` would rewrite a Service
 # from func.yaml and drop what func.yaml cannot say (GPU, node selector, tolerations, secrets).
 #
-# Needs docker, func (or kn func), kubectl; cannot run on a machine without Docker and a cluster.
-# Options (environment): REGISTRY, TAG (default: the commit), SKIP_BUILD=1, MONITORING=1.
+# func build rewrites func.yaml (it drops its comments), so each function is built from a copy: the tree stays
+# clean and the next run's tag does not turn -dirty.
+#
+# detect's Dockerfiles bake the model in from functions/detect/models, which a fresh clone does not
+# have: fetch it first (the script stops and says so otherwise):
+#   hack/fetch-model.sh tiny functions/detect/models   dev: Dockerfile (CPU), yolov4-tiny
+#   hack/fetch-model.sh full functions/detect/models   prod, external: Dockerfile.cuda, yolov4
+#
+# Needs docker, go, func v0.49.2 (FUNC=path; hack/knative-cli.sh build func builds it), kubectl;
+# cannot run on a machine without Docker and a cluster.
+# Options (environment): REGISTRY, TAG (default: the commit), SKIP_BUILD=1, MONITORING=1, FUNC.
 set -o errexit -o nounset -o pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -34,17 +43,33 @@ FUNC="${FUNC:-func}"
 command -v "${FUNC}" >/dev/null || FUNC="kn func"
 step() { echo "==> $*" >&2; }
 
-# image:function:Dockerfile for every image built with docker.
+# image:function:Dockerfile for every image built with docker, and the model detect's image bakes in.
 case "${overlay}" in
-  dev) docker_images=(detect:detect:Dockerfile motion-source:motion-source:Dockerfile) ;;
-  *) docker_images=(detect-cuda:detect:Dockerfile.cuda motion-source:motion-source:Dockerfile) ;;
+  dev)
+    docker_images=(detect:detect:Dockerfile motion-source:motion-source:Dockerfile)
+    model=yolov4-tiny model_kind=tiny
+    ;;
+  *)
+    docker_images=(detect-cuda:detect:Dockerfile.cuda motion-source:motion-source:Dockerfile)
+    model=yolov4 model_kind=full
+    ;;
 esac
 docker_functions=()
 for spec in "${docker_images[@]}"; do docker_functions+=("${spec%%:*}"); done
 func_functions=(alert caption dashboard)
 
+work="$(mktemp -d)"
+trap 'rm -rf "${work}"' EXIT
+
 build() {
-  local spec name fn dockerfile dir
+  local spec name fn dockerfile dir f
+  for f in "${model}.cfg" "${model}.weights" coco.names; do
+    if [[ ! -f "${root}/functions/detect/models/${f}" ]]; then
+      echo "deploy: functions/detect/models/${f} is missing; detect's image bakes its model in:" >&2
+      echo "  hack/fetch-model.sh ${model_kind} functions/detect/models" >&2
+      exit 1
+    fi
+  done
   for spec in "${docker_images[@]}"; do
     IFS=: read -r name fn dockerfile <<<"${spec}"
     dir="${root}/functions/${fn}"
@@ -53,19 +78,28 @@ build() {
     docker build -t "${REGISTRY}/${name}:${TAG}" -f "${dir}/${dockerfile}" "${dir}"
     docker push "${REGISTRY}/${name}:${TAG}"
   done
+  if ! ${FUNC} version 2>/dev/null | grep -q 'v0\.49\.2'; then
+    echo "deploy: warning: ${FUNC} is not func v0.49.2, the release these builds are written for (docs/deploy.md)" >&2
+  fi
+  mkdir -p "${work}/functions"
   for name in "${func_functions[@]}"; do
-    dir="${root}/functions/${name}"
-    [[ -d "${dir}" ]] || { echo "deploy: functions/${name} missing" >&2; exit 1; }
+    [[ -d "${root}/functions/${name}" ]] || { echo "deploy: functions/${name} missing" >&2; exit 1; }
+    # A copy without earlier build output: func build writes into the function's directory.
+    dir="${work}/functions/${name}"
+    cp -r "${root}/functions/${name}" "${dir}"
+    rm -rf "${dir}/.func"
     step "func build ${REGISTRY}/${name}:${TAG} (host builder)"
-    ${FUNC} build --path "${dir}" --builder host --image "${REGISTRY}/${name}:${TAG}" --push
+    # func v0.49.2's generated build module pins older versions (func-go v0.21.3, sdk-go v2.15.2,
+    # x/sys v0.18.0) than the functions require, and its host builder runs no go mod tidy and
+    # ignores func.yaml's buildEnvs: -mod=mod lets go raise them.
+    GOFLAGS="${GOFLAGS:+${GOFLAGS} }-mod=mod" GOWORK=off \
+      ${FUNC} build --path "${dir}" --builder host --image "${REGISTRY}/${name}:${TAG}" --push
   done
 }
 
 if [[ "${SKIP_BUILD:-0}" != 1 ]]; then build; fi
 
 # A kustomization over the chosen overlay that pins every image to this build.
-work="$(mktemp -d)"
-trap 'rm -rf "${work}"' EXIT
 cp -r "${root}/config" "${root}/deploy" "${work}/"
 mkdir -p "${work}/deploy/release"
 {
@@ -88,7 +122,9 @@ done
 rendered="${work}/rendered.yaml"
 kubectl kustomize "${work}/deploy/release" >"${rendered}"
 
-# Every Secret the Services refer to must exist first (docs/deploy.md, "Secrets").
+# Every Secret a workload needs (a secretKeyRef or secretRef without optional: true) must exist
+# first (docs/deploy.md, "Secrets"). kubectl kustomize writes block YAML, one key a line, so a
+# reference's name and optional are the more-indented lines below it.
 missing=0
 while read -r secret; do
   [[ -z "${secret}" ]] && continue
@@ -96,7 +132,14 @@ while read -r secret; do
     echo "deploy: Secret edgewatch/${secret} is missing (docs/deploy.md, Secrets)" >&2
     missing=1
   fi
-done < <(awk '/secretKeyRef:|secretRef:/ {grab=1; next} grab && /name:/ {print $NF; grab=0}' "${rendered}" | sort -u)
+done < <(awk '
+  function flush() { if (in_ref && name != "" && !optional) print name; in_ref = 0 }
+  { match($0, /^ */); indent = RLENGTH }
+  in_ref && indent <= ref_indent { flush() }
+  in_ref && /^ *name:/ { name = $2 }
+  in_ref && /^ *optional: *true/ { optional = 1 }
+  /^ *(- )?(secretKeyRef|secretRef):$/ { in_ref = 1; ref_indent = indent; name = ""; optional = 0 }
+  END { flush() }' "${rendered}" | sort -u)
 if [[ "${overlay}" == external ]] && ! kubectl -n edgewatch get secret rabbitmq-external >/dev/null 2>&1; then
   echo "deploy: Secret edgewatch/rabbitmq-external is missing (docs/deploy.md)" >&2
   missing=1

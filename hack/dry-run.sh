@@ -5,13 +5,15 @@
 # validation) as it would on a cluster. No cluster, container or kubectl is needed.
 #
 # The two servers are built from the Go module proxy by tools/apiserver (its own module,
-# outside go.work) into a cache outside the repository and rebuilt only when missing:
+# outside the workspace) into a cache outside the repository and rebuilt only when missing:
 #   ${EDGEWATCH_CACHE:-$HOME/.cache/edgewatch}/kube/<version>/{kube-apiserver,etcd}
 # The first build takes minutes (4 on this 2-core machine with an empty build cache, up to
 # about 11 when busy); later runs take seconds.
 #
-#   hack/dry-run.sh          build if missing, then test tools/validate/kubeapi and dryrun (bad fixtures
-#                            and the repository's tree) against the real servers (make test)
+#   hack/dry-run.sh          build if missing, then test tools/validate/kubeapi and dryrun (bad fixtures,
+#                            the repository's tree, and `kn trigger create` of every Trigger of
+#                            config/triggers with the kn of hack/knative-cli.sh) against the real servers
+#                            (make test)
 #   hack/dry-run.sh report   build if missing, then print every rejected and skipped object, exit 1 on a rejection
 #   hack/dry-run.sh build    build the binaries if missing and print their directory
 set -o errexit -o nounset -o pipefail
@@ -67,6 +69,9 @@ cd "${root}/tools/validate"
 
 case "${mode}" in
   test)
+    # The kn CLI for TestKnTriggerCreate (hack/knative-cli.sh: built once into the same cache).
+    EDGEWATCH_KN="${EDGEWATCH_KN:-$(bash "${root}/hack/knative-cli.sh" build kn)}"
+    export EDGEWATCH_KN
     "${GO}" test -count=1 -timeout 15m ./kubeapi/... ./dryrun/...
     ;;
   report)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Validates the deployment tree (config/, deploy/) without a cluster, with Knative's own
 # validation code, kustomize's library, the event contract, the metrics the Go sources
-# export and a plain-text secret scan. tools/validate is its own module, outside go.work,
+# export and a plain-text secret scan. tools/validate is its own module, outside the workspace,
 # so that Knative's dependency tree stays out of the function builds: hence GOWORK=off.
 #
 #   hack/validate.sh          vet and test tools/validate, including the repository's tree (make test)

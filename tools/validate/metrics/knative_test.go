@@ -42,7 +42,7 @@ func TestKnativeInstrumentsMatchSource(t *testing.T) {
 			continue
 		}
 		cmd := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", in.Module)
-		cmd.Env = append(os.Environ(), "GOWORK=off") // this module is outside go.work
+		cmd.Env = append(os.Environ(), "GOWORK=off") // this module is outside the workspace
 		out, err := cmd.Output()
 		if err != nil {
 			t.Fatalf("go list %s: %v", in.Module, err)
