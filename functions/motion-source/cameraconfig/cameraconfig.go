@@ -131,6 +131,10 @@ type RegionConfig struct {
 	Quality int `json:"quality,omitempty"`
 }
 
+// maxCalibration is the longest the motion gate calibrates, at any frame
+// rate.
+const maxCalibration = 3 * time.Second
+
 // DefaultStillFor is how long a changed area stays still before it is learnt
 // into the background, unless a camera says otherwise.
 const DefaultStillFor = 1500 * time.Millisecond
@@ -146,7 +150,8 @@ func (c Camera) Gate() motion.Config {
 		frames = max(2, int(math.Round(still.Seconds()*c.fps())))
 	}
 	return motion.Config{Height: c.Motion.Height, Threshold: c.Motion.Threshold, MinArea: c.Motion.MinArea,
-		Alpha: c.Motion.Alpha, LightingChange: c.Motion.LightingChange, Masks: c.Masks, StillFrames: frames}
+		Alpha: c.Motion.Alpha, LightingChange: c.Motion.LightingChange, Masks: c.Masks, StillFrames: frames,
+		CalibrationFrames: max(2, int(math.Round(maxCalibration.Seconds()*c.fps())))}
 }
 
 // Regions returns the camera's region configuration; minSize is the

@@ -48,6 +48,10 @@ type Config struct {
 	CalibratedBelow float64
 	// CalibratedMaxBoxes is the most boxes a calibrated frame may have [4].
 	CalibratedMaxBoxes int
+	// CalibrationFrames is the most frames the gate calibrates for: a
+	// scene that is never quiet (a crowded square) would otherwise keep it
+	// calibrating, and blind, for good [15: 3 s at 5 fps].
+	CalibrationFrames int
 	// BlendAfter is the number of consecutive frames with motion after which
 	// moving areas are blended into the background too [10].
 	BlendAfter int
@@ -105,6 +109,9 @@ func (c Config) withDefaults() Config {
 	if c.CalibratedMaxBoxes == 0 {
 		c.CalibratedMaxBoxes = 4
 	}
+	if c.CalibrationFrames == 0 {
+		c.CalibrationFrames = 15
+	}
 	if c.BlendAfter == 0 {
 		c.BlendAfter = 10
 	}
@@ -153,6 +160,7 @@ type Gate struct {
 
 	haveBackground bool
 	calibrating    bool
+	calibrated     int // frames calibrated for so far
 	motionFrames   int
 }
 
@@ -208,7 +216,7 @@ func (g *Gate) Detect(frame gocv.Mat) Result {
 	if !g.haveBackground {
 		g.blurred.ConvertTo(&g.background, gocv.MatTypeCV32F)
 		g.haveBackground = true
-		g.calibrating = true
+		g.calibrating, g.calibrated = true, 0
 		g.remember()
 		return Result{Calibrating: true}
 	}
@@ -228,7 +236,7 @@ func (g *Gate) Detect(frame gocv.Mat) Result {
 		g.filled = 0
 		g.prepareWith(frame, lo, hi, true)
 		g.blurred.ConvertTo(&g.background, gocv.MatTypeCV32F)
-		g.calibrating = true
+		g.calibrating, g.calibrated = true, 0
 		g.motionFrames = 0
 		return Result{Changed: changed, Recalibrated: true, Calibrating: true}
 	}
@@ -239,7 +247,8 @@ func (g *Gate) Detect(frame gocv.Mat) Result {
 
 	if g.calibrating {
 		gocv.AccumulatedWeighted(g.blurred, &g.background, g.cfg.CalibrationAlpha)
-		if changed < g.cfg.CalibratedBelow && len(boxes) <= g.cfg.CalibratedMaxBoxes {
+		g.calibrated++
+		if changed < g.cfg.CalibratedBelow && len(boxes) <= g.cfg.CalibratedMaxBoxes || g.calibrated >= g.cfg.CalibrationFrames {
 			g.calibrating = false
 		}
 		return Result{Changed: changed, Calibrating: true}

@@ -264,3 +264,33 @@ func TestEdgesSayHowFarMotionReachesIn(t *testing.T) {
 		}
 	}
 }
+
+func TestACrowdedSceneEndsCalibration(t *testing.T) {
+	// Twelve figures crossing all the time: never under 5 % changed.
+	bg := samplevideo.Background(640, 360)
+	defer bg.Close()
+	frame := gocv.NewMat()
+	defer frame.Close()
+	g, err := motion.New(motion.Config{CalibrationFrames: 15})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	first := -1
+	for i := 0; i < 40 && first < 0; i++ {
+		bg.CopyTo(&frame)
+		for k := 0; k < 12; k++ {
+			x := (k*53 + i*9) % 600
+			y := 20 + (k%4)*85
+			gocv.Rectangle(&frame, image.Rect(x, y, x+30, y+70), color.RGBA{R: 25, G: 20, B: uint8(10 * k)}, -1)
+		}
+		if r := g.Detect(frame); len(r.Boxes) > 0 {
+			first = i
+		} else if r.Changed < 0.05 && i > 0 {
+			t.Fatalf("frame %d: only %.1f %% changed; the scene is not crowded enough to test this", i, 100*r.Changed)
+		}
+	}
+	if first < 0 || first > 16 {
+		t.Fatalf("first motion reported at frame %d, want by frame 16 (calibration capped at 15)", first)
+	}
+}
