@@ -2,6 +2,8 @@ module github.com/edgewatch/edgewatch
 
 go 1.26
 
+toolchain go1.26.11
+
 require (
 	github.com/cloudevents/sdk-go/v2 v2.16.1
 	github.com/prometheus/client_golang v1.23.2

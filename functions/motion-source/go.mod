@@ -2,6 +2,8 @@ module github.com/edgewatch/edgewatch/functions/motion-source
 
 go 1.26
 
+toolchain go1.26.11
+
 require (
 	github.com/cloudevents/sdk-go/v2 v2.16.1
 	github.com/google/uuid v1.6.0

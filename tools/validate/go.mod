@@ -2,6 +2,8 @@ module github.com/edgewatch/edgewatch/tools/validate
 
 go 1.26
 
+toolchain go1.26.11
+
 require (
 	k8s.io/api v0.35.7
 	k8s.io/apimachinery v0.35.7

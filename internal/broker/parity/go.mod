@@ -2,6 +2,8 @@ module github.com/edgewatch/edgewatch/internal/broker/parity
 
 go 1.26
 
+toolchain go1.26.11
+
 require (
 	github.com/edgewatch/edgewatch v0.0.0
 	github.com/rabbitmq/amqp091-go v1.10.0
