@@ -91,6 +91,9 @@ type message struct {
 		GoVersion string `json:"go_version"`
 		ScanLevel string `json:"scan_level"`
 	} `json:"config"`
+	SBOM *struct {
+		GoVersion string `json:"go_version"`
+	} `json:"SBOM"`
 	OSV *struct {
 		ID      string `json:"id"`
 		Summary string `json:"summary"`
@@ -123,7 +126,14 @@ func Decode(r io.Reader) (Scan, error) {
 			if m.Config.ScanLevel != "" && m.Config.ScanLevel != "symbol" {
 				return Scan{}, fmt.Errorf("govulncheck scanned at %s level; the gate needs symbol level", m.Config.ScanLevel)
 			}
-			scan.GoVersion = m.Config.GoVersion
+			if m.Config.GoVersion != "" {
+				scan.GoVersion = m.Config.GoVersion
+			}
+		case m.SBOM != nil:
+			// Binary mode names the Go that built the binary here, not in the config.
+			if scan.GoVersion == "" {
+				scan.GoVersion = m.SBOM.GoVersion
+			}
 		case m.OSV != nil:
 			summaries[m.OSV.ID] = m.OSV.Summary
 		case m.Finding != nil:

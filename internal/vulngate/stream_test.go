@@ -52,6 +52,18 @@ func TestDecodeFoldsFindingsToTheirClosestLevel(t *testing.T) {
 	}
 }
 
+func TestDecodeTakesABinarysGoVersionFromItsSBOM(t *testing.T) {
+	in := `{"config":{"scan_level":"symbol","scan_mode":"binary"}}
+{"SBOM":{"go_version":"go1.26.11","modules":[{"path":"stdlib","version":"v1.26.11"}]}}`
+	scan, err := Decode(strings.NewReader(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if scan.GoVersion != "go1.26.11" || len(scan.Vulns) != 0 {
+		t.Errorf("decoded %+v, want go1.26.11 and no vulnerabilities", scan)
+	}
+}
+
 func TestDecodeRefusesWhatTheGateCannotJudge(t *testing.T) {
 	for name, in := range map[string]string{
 		"not JSON":          "Scanning your code...\n",
