@@ -93,7 +93,13 @@ case "${mode}" in
     cd "${root}"
     echo "vulncheck: govulncheck ${GOVULNCHECK_VERSION}, golang.org/x/vulndb ${VULNDB_VERSION}, ${GO_TOOLCHAIN}" >&2
     # The gate must fail on a module that calls a vulnerable function before its pass means anything.
-    "${GO}" test -count=1 -run '^TestGateFailsOnCalledVulnerability$' ./internal/vulngate
+    if ! proof="$("${GO}" test -count=1 -v -run '^TestGateFailsOnCalledVulnerability$' ./internal/vulngate 2>&1)" ||
+      ! grep -q -- '^--- PASS: TestGateFailsOnCalledVulnerability' <<<"${proof}"; then
+      echo "${proof}" >&2
+      echo "vulncheck: the gate did not fail on its fixture module; its verdict on this repository means nothing" >&2
+      exit 1
+    fi
+    echo "vulncheck: the gate fails on its fixture module (GO-2021-0113 called), as it must" >&2
     targets=()
     while read -r dir; do
       if [[ "${dir}" == "${root}" ]]; then
