@@ -49,10 +49,11 @@ test-e2e: deps ## Run the end-to-end, fault and load tests alone (they restart R
 	$(GO) test $(TEST_FLAGS) -tags e2e -v ./test/e2e
 
 .PHONY: lint
-lint: ## Run the pinned staticcheck over every module.
+lint: ## Run the pinned staticcheck over every module (the parity module's under make parity).
 	staticcheck="$$(bash hack/tools.sh staticcheck)"; \
 	  "$$staticcheck" $(MODULES); \
 	  "$$staticcheck" -tags e2e ./test/e2e; \
+	  "$$staticcheck" -tags matprofile $(GOCV_MODULES); \
 	  for dir in tools/validate tools/apiserver; do (cd "$$dir" && GOWORK=off "$$staticcheck" ./...); done
 
 .PHONY: vulncheck
@@ -73,7 +74,9 @@ dry-run: ## Dry-run config/ and deploy/ against a real kube-apiserver with Knati
 
 .PHONY: parity
 parity: deps ## Compare the local broker with eventing-rabbitmq v0.48.0's own dispatcher on RabbitMQ (heavy build).
-	cd internal/broker/parity && GOWORK=off GONOSUMDB=knative.dev/eventing $(GO) test -count=1 .
+	staticcheck="$$(bash hack/tools.sh staticcheck)"; \
+	  cd internal/broker/parity && export GOWORK=off GONOSUMDB=knative.dev/eventing && \
+	  "$$staticcheck" ./... && $(GO) test -count=1 .
 
 .PHONY: bench
 bench: deps ## Run the benchmarks and print one table of ratios against their baselines.
