@@ -33,7 +33,7 @@ var errFailed = errors.New("called vulnerabilities without a current exception")
 
 // run is main without the process: it returns the exit code.
 func run(ctx context.Context, args []string, out, errOut io.Writer, now time.Time) int {
-	err := gate(ctx, args, out, now)
+	err := gate(ctx, args, out, errOut, now)
 	switch {
 	case err == nil:
 		return 0
@@ -45,14 +45,16 @@ func run(ctx context.Context, args []string, out, errOut io.Writer, now time.Tim
 	}
 }
 
-func gate(ctx context.Context, args []string, out io.Writer, now time.Time) error {
+func gate(ctx context.Context, args []string, out, errOut io.Writer, now time.Time) error {
 	fs := flag.NewFlagSet("vulncheck", flag.ContinueOnError)
+	fs.SetOutput(errOut)
 	var s vulngate.Scanner
 	fs.StringVar(&s.Govulncheck, "govulncheck", "govulncheck", "path of the govulncheck binary")
 	fs.StringVar(&s.DB, "db", "", "directory of the offline vulnerability database")
 	exceptionsFile := fs.String("exceptions", "", "file of reviewed exceptions (optional)")
 	if err := fs.Parse(args); err != nil {
-		return err
+		// The flag package has printed the problem and the usage.
+		return flag.ErrHelp
 	}
 	if s.DB == "" || fs.NArg() == 0 {
 		fs.Usage()
