@@ -3,6 +3,12 @@ SHELL := /usr/bin/env bash
 .SHELLFLAGS := -o errexit -o nounset -o pipefail -c
 .DEFAULT_GOAL := help
 
+# The Go toolchain and the checking tools' versions (docs/security.md says how they are chosen).
+include hack/versions.env
+# Every build and test here runs on GO_TOOLCHAIN, which the go command fetches from the module
+# proxy when the machine's own Go is another release.
+export GOTOOLCHAIN := $(GO_TOOLCHAIN)
+
 GO ?= go
 # The workspace of the root and function modules. It is not named go.work: go would find a go.work
 # above functions/<name>/.func/build, where func builds a function as a module of its own, and
@@ -10,7 +16,7 @@ GO ?= go
 # a function's directory need no workspace (the root's go.mod takes the functions from this tree).
 export GOWORK := $(CURDIR)/edgewatch.work
 # Every module of the workspace, as package patterns.
-MODULES := $(shell GOWORK='$(GOWORK)' $(GO) list -m -f '{{.Path}}/...')
+MODULES := $(shell GOWORK='$(GOWORK)' GOTOOLCHAIN=$(GO_TOOLCHAIN) $(GO) list -m -f '{{.Path}}/...')
 # Modules that link OpenCV through gocv.
 GOCV_MODULES := github.com/edgewatch/edgewatch/functions/detect/... github.com/edgewatch/edgewatch/functions/motion-source/...
 TEST_FLAGS ?= -count=1 -timeout 20m
@@ -36,6 +42,7 @@ run: deps build ## Set up and run the whole pipeline on this machine (Ctrl-C sto
 .PHONY: test
 test: deps ## Set up and run every test of every module against the local RabbitMQ and PostgreSQL.
 	$(GO) vet $(MODULES)
+	$(MAKE) --no-print-directory lint vulncheck
 	$(GO) test $(TEST_FLAGS) $(MODULES)
 	$(GO) test $(TEST_FLAGS) -tags matprofile $(GOCV_MODULES)
 	bash hack/validate.sh test
@@ -46,6 +53,22 @@ test: deps ## Set up and run every test of every module against the local Rabbit
 .PHONY: test-e2e
 test-e2e: deps ## Run the end-to-end, fault and load tests alone (they restart RabbitMQ and PostgreSQL).
 	$(GO) test $(TEST_FLAGS) -tags e2e -v ./test/e2e
+
+.PHONY: lint
+lint: ## Run the pinned staticcheck over every module (the parity module's under make parity).
+	staticcheck="$$(bash hack/tools.sh staticcheck)"; \
+	  "$$staticcheck" $(MODULES); \
+	  "$$staticcheck" -tags e2e ./test/e2e; \
+	  "$$staticcheck" -tags matprofile $(GOCV_MODULES); \
+	  for dir in tools/validate tools/apiserver; do (cd "$$dir" && GOWORK=off "$$staticcheck" ./...); done
+
+.PHONY: vulncheck
+vulncheck: build ## Fail on a known vulnerability the code calls (modules and bin/edgewatch; offline database).
+	bash hack/vulncheck.sh check
+
+.PHONY: vulndb-update
+vulndb-update: ## Move the vulnerability database's pin to the newest golang.org/x/vulndb the proxy serves.
+	bash hack/vulncheck.sh update
 
 .PHONY: validate
 validate: ## Report every problem of the deployment tree (config/, deploy/) against Knative's own validation.
@@ -61,7 +84,9 @@ func-test: ## func build --builder=host of alert, caption, dashboard; func run +
 
 .PHONY: parity
 parity: deps ## Compare the local broker with eventing-rabbitmq v0.48.0's own dispatcher on RabbitMQ (heavy build).
-	cd internal/broker/parity && GOWORK=off GONOSUMDB=knative.dev/eventing $(GO) test -count=1 .
+	staticcheck="$$(bash hack/tools.sh staticcheck)"; \
+	  cd internal/broker/parity && export GOWORK=off GONOSUMDB=knative.dev/eventing && \
+	  "$$staticcheck" ./... && $(GO) test -count=1 .
 
 .PHONY: bench
 bench: deps ## Run the benchmarks and print one table of ratios against their baselines.

@@ -2,13 +2,15 @@ module github.com/edgewatch/edgewatch
 
 go 1.26
 
+toolchain go1.26.11
+
 require (
-	github.com/cloudevents/sdk-go/v2 v2.16.1
+	github.com/cloudevents/sdk-go/v2 v2.16.2
 	github.com/google/uuid v1.6.0
 	github.com/lib/pq v1.10.9
 	github.com/prometheus/client_golang v1.23.2
-	github.com/rabbitmq/amqp091-go v1.10.0
-	github.com/santhosh-tekuri/jsonschema/v6 v6.0.2
+	github.com/rabbitmq/amqp091-go v1.17.0
+	github.com/santhosh-tekuri/jsonschema/v6 v6.0.3
 	knative.dev/func-go v0.22.0
 	sigs.k8s.io/yaml v1.4.0
 )

@@ -2,10 +2,12 @@ module github.com/edgewatch/edgewatch/functions/caption
 
 go 1.26
 
+toolchain go1.26.11
+
 require (
-	github.com/cloudevents/sdk-go/v2 v2.16.1
+	github.com/cloudevents/sdk-go/v2 v2.16.2
 	github.com/prometheus/client_golang v1.23.2
-	github.com/santhosh-tekuri/jsonschema/v6 v6.0.2
+	github.com/santhosh-tekuri/jsonschema/v6 v6.0.3
 	knative.dev/func-go v0.22.0
 )
 

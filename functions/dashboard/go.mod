@@ -2,6 +2,8 @@ module github.com/edgewatch/edgewatch/functions/dashboard
 
 go 1.26
 
+toolchain go1.26.11
+
 require (
 	github.com/chromedp/cdproto v0.0.0-20250724212937-08a3db8b4327
 	github.com/chromedp/chromedp v0.14.2

@@ -2,8 +2,10 @@ module github.com/edgewatch/edgewatch/functions/motion-source
 
 go 1.26
 
+toolchain go1.26.11
+
 require (
-	github.com/cloudevents/sdk-go/v2 v2.16.1
+	github.com/cloudevents/sdk-go/v2 v2.16.2
 	github.com/google/uuid v1.6.0
 	github.com/prometheus/client_golang v1.23.2
 	gocv.io/x/gocv v0.31.0

@@ -99,7 +99,9 @@ func (a *Activator) ensureRunning(ctx context.Context) error {
 		}
 		if a.starting == nil {
 			a.starting = make(chan struct{})
-			go a.coldStart(a.starting)
+			// Every request that arrives meanwhile waits for this one start, so it must
+			// outlive the request that began it: its values, not its cancellation.
+			go a.coldStart(context.WithoutCancel(ctx), a.starting)
 		}
 		starting := a.starting
 		a.mu.Unlock()
@@ -117,11 +119,13 @@ func (a *Activator) ensureRunning(ctx context.Context) error {
 	}
 }
 
-func (a *Activator) coldStart(done chan struct{}) {
+// coldStart starts the backend under base, which the backend's supervision keeps,
+// waits up to StartTimeout for it to be ready, and then releases the waiters on done.
+func (a *Activator) coldStart(base context.Context, done chan struct{}) {
 	begin := time.Now()
-	ctx, cancel := context.WithTimeout(context.Background(), a.cfg.StartTimeout)
+	ctx, cancel := context.WithTimeout(base, a.cfg.StartTimeout)
 	defer cancel()
-	err := a.cfg.Backend.Start(context.Background())
+	err := a.cfg.Backend.Start(base)
 	if err == nil {
 		err = a.cfg.Backend.WaitReady(ctx)
 	}

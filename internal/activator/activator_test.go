@@ -19,16 +19,18 @@ type serverBackend struct {
 	addr  string
 	delay time.Duration
 
-	mu     sync.Mutex
-	srv    *http.Server
-	starts atomic.Int32
-	served atomic.Int32
+	mu       sync.Mutex
+	srv      *http.Server
+	startCtx context.Context
+	starts   atomic.Int32
+	served   atomic.Int32
 }
 
 func (b *serverBackend) Start(ctx context.Context) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.starts.Add(1)
+	b.startCtx = ctx
 	ln, err := net.Listen("tcp", b.addr)
 	if err != nil {
 		return err
@@ -75,6 +77,12 @@ func (b *serverBackend) Running() bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.srv != nil
+}
+
+func (b *serverBackend) startContext() context.Context {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.startCtx
 }
 
 func freeAddr(t *testing.T) string {
@@ -154,6 +162,43 @@ func TestColdStartHoldsRequestsAndScalesToZero(t *testing.T) {
 	}
 	if scaleEvents.Load() < 3 {
 		t.Fatalf("want up, down, up scale events, got %d", scaleEvents.Load())
+	}
+}
+
+// TestColdStartOutlivesTheRequestThatBeganIt cancels the request that set off a cold start
+// while it waits: the start goes on for the requests behind it, under a context that the
+// cancellation does not reach.
+func TestColdStartOutlivesTheRequestThatBeganIt(t *testing.T) {
+	b := &serverBackend{addr: freeAddr(t), delay: 200 * time.Millisecond}
+	defer b.Stop()
+	target, _ := url.Parse("http://" + b.addr)
+	a := New(Config{Target: target, Backend: b, StartTimeout: 30 * time.Second})
+	ctx, cancel := context.WithCancel(context.Background())
+	first := make(chan int, 1)
+	go func() {
+		rec := &recorder{header: http.Header{}}
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "/", nil)
+		a.ServeHTTP(rec, req)
+		first <- rec.code
+	}()
+	for b.starts.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	if code := <-first; code != http.StatusServiceUnavailable {
+		t.Fatalf("the cancelled request got %d, want 503", code)
+	}
+	rec := &recorder{header: http.Header{}}
+	req, _ := http.NewRequest(http.MethodPost, "/", nil)
+	a.ServeHTTP(rec, req)
+	if rec.code != http.StatusOK {
+		t.Fatalf("the request behind it got %d, want 200", rec.code)
+	}
+	if n := b.starts.Load(); n != 1 {
+		t.Errorf("the backend started %d times, want once", n)
+	}
+	if err := b.startContext().Err(); err != nil {
+		t.Errorf("the backend's context ended with the first request: %v", err)
 	}
 }
 

@@ -14,7 +14,6 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -77,7 +76,6 @@ func (p ports) metrics() int { return p.base + 20 }
 // Offsets of `edgewatch up`: functions from first(), metrics from metrics()+1 in this order.
 func (p ports) alert() int     { return p.first() + 1 }
 func (p ports) dashboard() int { return p.first() + 3 }
-func (p ports) motion() int    { return p.first() + 4 }
 
 func (p ports) metricsOf(name string) int {
 	for i, n := range []string{"alert", "caption", "dashboard", "detect", "motion-source"} {
@@ -326,10 +324,4 @@ func (b *syncBuffer) tail(n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
-}
-
-// readAll reads a response body, for messages.
-func readAll(r io.Reader) string {
-	b, _ := io.ReadAll(io.LimitReader(r, 4096))
-	return string(b)
 }

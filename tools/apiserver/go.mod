@@ -2,6 +2,8 @@ module github.com/edgewatch/edgewatch/tools/apiserver
 
 go 1.26.0
 
+toolchain go1.26.11
+
 require go.etcd.io/etcd/server/v3 v3.7.0
 
 require (

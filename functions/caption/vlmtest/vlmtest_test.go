@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"image"
+	"image/color"
 	"image/jpeg"
 	"net/http"
 	"strings"
@@ -77,12 +78,31 @@ func TestChecksTheWireFormat(t *testing.T) {
 }
 
 func TestCaptionIsDeterministicAndLabelled(t *testing.T) {
-	a, b := jpegBytes(t, 16, 8), jpegBytes(t, 8, 16)
-	if Caption(a) != Caption(a) || Caption(a) == Caption(b) {
-		t.Error("caption does not follow the image")
+	a := jpegBytes(t, 16, 8)
+	first := Caption(a)
+	if !strings.HasPrefix(first, CaptionPrefix) || !strings.Contains(first, "16x8") {
+		t.Errorf("caption %q lacks the prefix or the size", first)
 	}
-	if !strings.HasPrefix(Caption(a), CaptionPrefix) || !strings.Contains(Caption(a), "16x8") {
-		t.Errorf("caption %q", Caption(a))
+	// A fresh encoding of the same picture, captioned after another picture, reads the same.
+	other := Caption(jpegBytes(t, 8, 16))
+	if again := Caption(jpegBytes(t, 16, 8)); again != first {
+		t.Errorf("the same picture captioned twice: %q, then %q", first, again)
+	}
+	if other == first {
+		t.Error("pictures of different sizes have the same caption")
+	}
+	// Same size, one pixel lit: the caption follows the content, not only the size.
+	img := image.NewGray(image.Rect(0, 0, 16, 8))
+	img.SetGray(3, 2, color.Gray{Y: 255})
+	var lit bytes.Buffer
+	if err := jpeg.Encode(&lit, img, nil); err != nil {
+		t.Fatal(err)
+	}
+	if Caption(lit.Bytes()) == first {
+		t.Error("pictures of the same size and different content have the same caption")
+	}
+	if got := Caption([]byte("not a jpeg")); !strings.Contains(got, "not a readable JPEG") {
+		t.Errorf("caption of a non-JPEG %q", got)
 	}
 }
 

@@ -10,6 +10,7 @@ import "C"
 
 import (
 	"fmt"
+	"math"
 
 	"gocv.io/x/gocv"
 )
@@ -44,11 +45,16 @@ func ParseBackend(s string) (Backend, error) {
 func CUDAUsable() bool { return C.edgewatch_cuda_usable() == 1 }
 
 // SetThreads sets the number of threads OpenCV uses (cv::setNumThreads);
-// n ≤ 0 keeps OpenCV's default. gocv v0.31 has no binding for it.
+// n ≤ 0 keeps OpenCV's default; more than a C int holds means as many as it holds.
+// gocv v0.31 has no binding for it.
 func SetThreads(n int) {
-	if n > 0 {
-		C.edgewatch_set_threads(C.int(n))
+	if n <= 0 {
+		return
 	}
+	if n > math.MaxInt32 {
+		n = math.MaxInt32
+	}
+	C.edgewatch_set_threads(C.int(n))
 }
 
 // Threads returns the number of threads OpenCV uses.

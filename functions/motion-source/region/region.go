@@ -174,8 +174,7 @@ func Cluster(boxes []image.Rectangle, grow float64) []image.Rectangle {
 	for i := range parent {
 		parent[i] = i
 	}
-	var find func(int) int
-	find = func(i int) int {
+	find := func(i int) int {
 		for parent[i] != i {
 			parent[i] = parent[parent[i]]
 			i = parent[i]
