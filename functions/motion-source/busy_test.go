@@ -206,7 +206,6 @@ func coverage(truth samplevideo.Truth, events []sent) (ok float64, firstWorst, g
 	type life struct {
 		entered, last  int  // first frame half in view; last covered frame
 		firstOK, gapOK bool // within 0.5 s of entering; every 2 s while moving
-		seen           bool
 	}
 	lives := map[int]*life{}
 	for f, walkers := range truth.Frames {
