@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"image/color"
 	"io"
+	"strings"
+	"time"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -29,13 +31,11 @@ func WriteChart(w io.Writer, reports []Report) error {
 	p.Y.Label.Text = "GPU-seconds saved vs always on (%)"
 	p.Y.Min, p.Y.Max = 0, 100
 	p.Add(plotter.NewGrid())
+	maxX := 1.0
 	for i, r := range reports {
-		pts := make(plotter.XYs, len(r.Rows))
-		labels := make([]string, len(r.Rows))
-		for j, row := range r.Rows {
-			pts[j].X = row.Result.AddedP99.Seconds()
-			pts[j].Y = 100 * row.Saved
-			labels[j] = "retention " + row.Retention.String()
+		pts, labels := points(r.Rows)
+		for _, pt := range pts {
+			maxX = max(maxX, pt.X)
 		}
 		line, points, err := plotter.NewLinePoints(pts)
 		if err != nil {
@@ -56,10 +56,42 @@ func WriteChart(w io.Writer, reports []Report) error {
 		p.Add(line, points, lab)
 		p.Legend.Add(fmt.Sprintf("%s (%d cameras)", r.Name, r.Cameras), line, points)
 	}
-	p.Legend.Top = false
-	p.Legend.Left = false
+	// Room on the right for the labels, the legend above the points.
+	p.X.Min, p.X.Max = 0, maxX*1.3
+	p.Legend.Top = true
+	p.Legend.Left = true
 	canvas := vgimg.PngCanvas{Canvas: vgimg.New(8*vg.Inch, 5*vg.Inch)}
 	p.Draw(draw.New(canvas))
 	_, err := canvas.WriteTo(w)
 	return err
+}
+
+// points returns one point per distinct (p99, saved) pair; retention
+// periods that give the same point share its label.
+func points(rows []Row) (plotter.XYs, []string) {
+	var pts plotter.XYs
+	var labels []string
+	for _, row := range rows {
+		x, y := row.Result.AddedP99.Seconds(), 100*row.Saved
+		name := shortDuration(row.Retention)
+		if n := len(pts); n > 0 && pts[n-1].X == x && pts[n-1].Y == y {
+			labels[n-1] += ", " + name
+			continue
+		}
+		pts = append(pts, plotter.XY{X: x, Y: y})
+		labels = append(labels, "retention "+name)
+	}
+	return pts, labels
+}
+
+// shortDuration writes 5m rather than 5m0s.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }

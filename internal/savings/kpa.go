@@ -98,7 +98,8 @@ type Result struct {
 }
 
 // Simulate replays events (sorted by time) through the autoscaler model
-// over [start, end). Pods held before start or after end are not counted.
+// over [start, end). Pods held after end are not counted; events still
+// waiting at end are served after it, so that each one's wait counts.
 func Simulate(events []Event, c Config, start, end time.Time) (Result, error) {
 	if err := c.Validate(); err != nil {
 		return Result{}, err
@@ -166,8 +167,10 @@ func (s *sim) run(events []Event) Result {
 		if r, ok := s.nextReady(); ok && r.Before(next) {
 			next = r
 		}
-		if !next.Before(s.end) {
-			s.advance(s.end)
+		// Past the end, events still held are served so that every one
+		// has a wait; pod time stops counting at the end.
+		if !next.Before(s.end) && s.inSystem() == 0 {
+			s.advance(later(s.end, s.now))
 			break
 		}
 		s.advance(next)
@@ -195,8 +198,10 @@ func (s *sim) run(events []Event) Result {
 
 // advance moves the clock, integrating pods held and events in the system.
 func (s *sim) advance(to time.Time) {
-	if d := to.Sub(s.now); d > 0 {
+	if d := earlier(to, s.end).Sub(s.now); d > 0 {
 		s.held += time.Duration(len(s.pods)) * d
+	}
+	if to.After(s.now) {
 		s.addArea(s.now, to, float64(s.inSystem()))
 		s.now = to
 	}
@@ -208,6 +213,9 @@ func (s *sim) addArea(from, to time.Time, n float64) {
 	}
 	for from.Before(to) {
 		sec := from.Sub(s.start) / time.Second
+		for int(sec) >= len(s.area) {
+			s.area = append(s.area, 0)
+		}
 		edge := s.start.Add((sec + 1) * time.Second)
 		if to.Before(edge) {
 			edge = to
@@ -355,4 +363,18 @@ func (h *timeHeap) Pop() any {
 	t := old[len(old)-1]
 	*h = old[:len(old)-1]
 	return t
+}
+
+func earlier(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
