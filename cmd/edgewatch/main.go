@@ -6,6 +6,8 @@
 //	edgewatch broker             the broker alone
 //	edgewatch function NAME      host one function (used by up)
 //	edgewatch send [flags] FILE  post a CloudEvent to the broker
+//	edgewatch savings [flags]    what scaling detect to zero saves
+//	edgewatch timeline gen|sort  make or sort a timeline of motion events
 package main
 
 import (
@@ -38,6 +40,10 @@ func run(log *slog.Logger, args []string) error {
 		return runFunction(context.Background(), args[1])
 	case "send":
 		return runSend(args[1:])
+	case "savings":
+		return runSavings(os.Stdout, args[1:])
+	case "timeline":
+		return runTimeline(os.Stdin, os.Stdout, args[1:])
 	case "up", "broker":
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
@@ -59,6 +65,8 @@ func usage() error {
   broker              run the local broker alone
   function NAME       host one function (detect, alert, caption, dashboard, motion-source)
   send [flags] FILE   post a CloudEvent with FILE as its data to the broker
+  savings [flags]     what scaling detect to zero saves, per retention period
+  timeline gen|sort   generate a busy or quiet timeline, or sort a captured one
 
 Run "edgewatch COMMAND -h" for a command's flags.
 `)

@@ -145,6 +145,7 @@ type launcher struct {
 	out       io.Writer
 	scales    *prometheus.CounterVec
 	coldStart *prometheus.HistogramVec
+	up        *upTime
 }
 
 func newLauncher(log *slog.Logger, reg prometheus.Registerer, exe, host, state string, idle time.Duration, out io.Writer) *launcher {
@@ -159,7 +160,8 @@ func newLauncher(log *slog.Logger, reg prometheus.Registerer, exe, host, state s
 			Buckets: prometheus.ExponentialBuckets(0.05, 2, 12),
 		}, []string{"function"}),
 	}
-	reg.MustRegister(l.scales, l.coldStart)
+	l.up = newUpTime(time.Now)
+	reg.MustRegister(l.scales, l.coldStart, l.up)
 	return l
 }
 
@@ -198,9 +200,11 @@ func (l *launcher) activate(ctx context.Context, s service, p *supervisor.Proces
 	if err != nil {
 		return nil, err
 	}
+	l.up.track(s.name)
 	a := activator.New(activator.Config{Target: target, Backend: p, IdleTimeout: l.idle,
 		Logger: l.log.With("activator", s.name),
 		OnScale: func(replicas int, took time.Duration) {
+			l.up.scaled(s.name, replicas, took)
 			if replicas == 0 {
 				l.scales.WithLabelValues(s.name, "down").Inc()
 				return
@@ -290,8 +294,10 @@ func runUp(ctx context.Context, log *slog.Logger, args []string) error {
 	if err != nil {
 		return err
 	}
-	stops, err := newLauncher(log, reg, exe, o.host, state, o.idle, os.Stdout).start(runCtx, p.services)
+	launch := newLauncher(log, reg, exe, o.host, state, o.idle, os.Stdout)
+	stops, err := launch.start(runCtx, p.services)
 	defer func() {
+		launch.up.summary(os.Stdout)
 		stopAll(stops)
 		cancel()
 		if err := lb.stop(); err != nil {
