@@ -2,6 +2,8 @@ module github.com/edgewatch/edgewatch/tools/knative-cli
 
 go 1.26.0
 
+toolchain go1.26.11
+
 require (
 	cel.dev/expr v0.25.1 // indirect
 	cloud.google.com/go/compute/metadata v0.9.0 // indirect
