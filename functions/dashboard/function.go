@@ -22,6 +22,7 @@ import (
 	"time"
 
 	_ "github.com/lib/pq" // the "postgres" database/sql driver
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/edgewatch/edgewatch/functions/dashboard/live"
 	"github.com/edgewatch/edgewatch/functions/dashboard/postgres"
@@ -48,12 +49,28 @@ type Function struct {
 	cancel  context.CancelFunc
 	signals chan os.Signal
 	wg      sync.WaitGroup
+
+	registry    *prometheus.Registry
+	metricsAddr string
+	stopMetrics func(context.Context) error
 }
 
 // New returns a new dashboard function instance that logs JSON to stderr.
 func New() *Function { return newFunction(slog.New(slog.NewJSONHandler(os.Stderr, nil))) }
 
-func newFunction(logger *slog.Logger) *Function { return &Function{logger: logger} }
+func newFunction(logger *slog.Logger) *Function {
+	f := &Function{logger: logger}
+	f.registry = newRegistry(f.streams)
+	return f
+}
+
+// streams returns how many event streams are open.
+func (f *Function) streams() int {
+	if h := f.hub.Load(); h != nil {
+		return h.Subscribers()
+	}
+	return 0
+}
 
 // Config is the dashboard's configuration from the cfg map; docs/alert.md
 // lists every key.
@@ -61,6 +78,9 @@ type Config struct {
 	DatabaseURL string
 	Auth        web.Auth
 	Map         web.MapConfig
+	// MetricsAddress is where /metrics is served (METRICS_ADDRESS; default
+	// ":9464", "off" serves none).
+	MetricsAddress string
 }
 
 // ParseConfig reads the configuration.
@@ -72,8 +92,9 @@ func ParseConfig(cfg map[string]string) (Config, error) {
 		return def
 	}
 	c := Config{
-		DatabaseURL: get("DATABASE_URL", ""),
-		Auth:        web.Auth{Token: get("DASHBOARD_TOKEN", ""), User: get("DASHBOARD_USER", ""), Password: get("DASHBOARD_PASSWORD", "")},
+		DatabaseURL:    get("DATABASE_URL", ""),
+		MetricsAddress: get("METRICS_ADDRESS", ":9464"),
+		Auth:           web.Auth{Token: get("DASHBOARD_TOKEN", ""), User: get("DASHBOARD_USER", ""), Password: get("DASHBOARD_PASSWORD", "")},
 		Map: web.MapConfig{Title: get("DASHBOARD_TITLE", "edgewatch incidents"), Notice: get("MAP_NOTICE", ""), TileURL: get("TILE_URL", DefaultTileURL),
 			TileAttribution: get("TILE_ATTRIBUTION", DefaultTileAttribution), Zoom: 2},
 	}
@@ -117,6 +138,14 @@ func (f *Function) Start(ctx context.Context, cfg map[string]string) error {
 		return errors.New("dashboard: DATABASE_URL is not a PostgreSQL connection string")
 	}
 	db.SetMaxOpenConns(8)
+	if c.MetricsAddress != "off" {
+		addr, stop, err := serveMetrics(c.MetricsAddress, metricsHandler(f.registry), f.logger)
+		if err != nil {
+			db.Close()
+			return fmt.Errorf("dashboard: metrics address: %w", err)
+		}
+		f.metricsAddr, f.stopMetrics = addr, stop
+	}
 	f.db = db
 	if !c.Auth.Enabled() {
 		f.logger.Warn("dashboard: no DASHBOARD_TOKEN or DASHBOARD_USER set: the map is open to anyone who can reach it")
@@ -205,10 +234,14 @@ func (f *Function) Stop(ctx context.Context) error {
 		f.cancel()
 	}
 	f.wg.Wait()
-	if f.db != nil {
-		return f.db.Close()
+	var errs []error
+	if f.stopMetrics != nil {
+		errs = append(errs, f.stopMetrics(ctx))
 	}
-	return nil
+	if f.db != nil {
+		errs = append(errs, f.db.Close())
+	}
+	return errors.Join(errs...)
 }
 
 // Ready reports whether the schema is there and the map can be served.
