@@ -121,9 +121,14 @@ type Camera struct {
 // Stage returns the histogram of one stage (see the Stage constants).
 func (c Camera) Stage(name string) prometheus.Observer { return c.stage.WithLabelValues(name) }
 
-// For returns the collectors of the camera with the given id.
+// For returns the collectors of the camera with the given id. Every series
+// of the camera exists from then on, at zero, so that the first event,
+// error or timing of each is an increase that rate() sees.
 func (s *Set) For(camera string) Camera {
 	l := prometheus.Labels{"camera": camera}
+	for _, st := range []string{StageDecode, StageGate, StageRegion, StageSend} {
+		s.stageSeconds.WithLabelValues(camera, st)
+	}
 	return Camera{
 		FramesDecoded:  s.framesDecoded.With(l),
 		FramesAnalysed: s.framesAnalysed.With(l),
