@@ -251,7 +251,7 @@ func (f *Function) handleDetection(ctx context.Context, e event.Event) (*event.E
 	if err := f.checkJSON(e); err != nil {
 		return nil, err
 	}
-	d, err := incident.DecodeDetection(e.ID(), class, e.Data())
+	d, err := incident.DecodeDetection(e.ID(), class, e.Time(), e.Data())
 	if err != nil {
 		return nil, f.reject(rejectData, "%v", err)
 	}
