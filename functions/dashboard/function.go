@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -105,6 +106,18 @@ func ParseConfig(cfg map[string]string) (Config, error) {
 	if (c.Auth.User == "") != (c.Auth.Password == "") {
 		errs = append(errs, errors.New("DASHBOARD_USER and DASHBOARD_PASSWORD go together"))
 	}
+	c.Map.Basemap = get("BASEMAP", web.BasemapTiles)
+	switch c.Map.Basemap {
+	case web.BasemapTiles, web.BasemapOutline:
+	case web.BasemapImage:
+		plan, err := readSitePlan(get("SITE_PLAN", ""), get("SITE_PLAN_BOUNDS", ""))
+		if err != nil {
+			errs = append(errs, err)
+		}
+		c.Map.SitePlan = plan
+	default:
+		errs = append(errs, fmt.Errorf("BASEMAP=%q is not tiles, outline or image", c.Map.Basemap))
+	}
 	if v := get("MAP_CENTER", ""); v != "" {
 		parts := strings.Split(v, ",")
 		var nums []float64
@@ -122,6 +135,49 @@ func ParseConfig(cfg map[string]string) (Config, error) {
 		}
 	}
 	return c, errors.Join(errs...)
+}
+
+// maxSitePlanBytes caps the site-plan image, which is held in memory.
+const maxSitePlanBytes = 16 << 20
+
+// sitePlanTypes maps the file extensions of a site plan to content types.
+var sitePlanTypes = map[string]string{".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
+	".svg": "image/svg+xml", ".webp": "image/webp"}
+
+// readSitePlan reads the site-plan image at path and its bounds
+// "south,west,north,east" in degrees.
+func readSitePlan(path, bounds string) (web.SitePlan, error) {
+	var p web.SitePlan
+	if path == "" || bounds == "" {
+		return p, errors.New("BASEMAP=image needs SITE_PLAN (an image file) and SITE_PLAN_BOUNDS (south,west,north,east)")
+	}
+	var nums []float64
+	for _, f := range strings.Split(bounds, ",") {
+		n, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
+		if err != nil {
+			break
+		}
+		nums = append(nums, n)
+	}
+	if len(nums) != 4 || nums[0] < -90 || nums[2] > 90 || nums[0] >= nums[2] || nums[1] < -180 || nums[3] > 180 || nums[1] >= nums[3] {
+		return p, fmt.Errorf("SITE_PLAN_BOUNDS=%q is not south,west,north,east in degrees", bounds)
+	}
+	p.South, p.West, p.North, p.East = nums[0], nums[1], nums[2], nums[3]
+	ext := strings.ToLower(filepath.Ext(path))
+	if p.ContentType = sitePlanTypes[ext]; p.ContentType == "" {
+		return p, fmt.Errorf("SITE_PLAN %s: not a .png, .jpg, .svg or .webp image", path)
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		return p, fmt.Errorf("SITE_PLAN: %w", err)
+	}
+	if st.Size() > maxSitePlanBytes {
+		return p, fmt.Errorf("SITE_PLAN %s: %d bytes, more than %d", path, st.Size(), maxSitePlanBytes)
+	}
+	if p.Image, err = os.ReadFile(path); err != nil {
+		return p, fmt.Errorf("SITE_PLAN: %w", err)
+	}
+	return p, nil
 }
 
 // Start reads the configuration and opens a read-only database pool; a
