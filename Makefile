@@ -96,6 +96,10 @@ bench: deps ## Run the benchmarks and print one table of ratios against their ba
 	  $(GO) test -tags e2e -run '^$$' -bench '$(BENCH)' -benchtime 200x -timeout 20m ./test/e2e || true; } \
 	  | tee out/bench.txt | $(GO) run ./cmd/benchtable | tee out/bench-table.md
 
+.PHONY: prometheus
+prometheus: ## Run a real Prometheus against the metrics of a running `make run` (hack/prometheus.sh).
+	bash hack/prometheus.sh
+
 .PHONY: fmt
 fmt: ## Format all Go code.
 	gofmt -w $$(git ls-files '*.go')

@@ -201,6 +201,11 @@ func (l *launcher) activate(ctx context.Context, s service, p *supervisor.Proces
 		return nil, err
 	}
 	l.up.track(s.name)
+	// Both directions and the cold-start histogram exist from the start,
+	// so that the first scale event is an increase that rate() sees.
+	l.scales.WithLabelValues(s.name, "up").Add(0)
+	l.scales.WithLabelValues(s.name, "down").Add(0)
+	l.coldStart.WithLabelValues(s.name)
 	a := activator.New(activator.Config{Target: target, Backend: p, IdleTimeout: l.idle,
 		Logger: l.log.With("activator", s.name),
 		OnScale: func(replicas int, took time.Duration) {

@@ -116,6 +116,7 @@ func (f *Function) Start(ctx context.Context, cfg map[string]string) error {
 	for _, ch := range c.Channels {
 		channels = append(channels, ch.Name)
 	}
+	m.channels(channels)
 	f.logger.Info("alert: started", "gap", c.Policy.Gap, "quiet", c.Policy.Quiet, "min_hits", c.Policy.MinHits,
 		"open_score", c.Policy.OpenScore, "channels", channels, "metrics", c.MetricsAddress)
 	return nil
@@ -164,7 +165,7 @@ func (f *Function) closeQuiet(ctx context.Context) {
 		f.dispatcher.Kick()
 	}
 	if err != nil && ctx.Err() == nil {
-		f.metrics.storeErrors.WithLabelValues("close").Inc()
+		f.metrics.storeErrors.WithLabelValues(opClose).Inc()
 		f.logger.Warn("alert: closing quiet incidents failed", "err", err)
 	}
 }
@@ -218,7 +219,7 @@ func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, err
 	case e.Type() == TypeCaptionCreated:
 		return nil, f.handleCaption(ctx, e)
 	default:
-		return nil, f.reject("type", "event type %q is not a detection or caption", clip(e.Type()))
+		return nil, f.reject(rejectType, "event type %q is not a detection or caption", clip(e.Type()))
 	}
 }
 
@@ -237,7 +238,7 @@ func (f *Function) unavailable(op string, err error) error {
 
 func (f *Function) checkJSON(e event.Event) error {
 	if ct := e.DataMediaType(); ct != ContentTypeJSON {
-		return f.reject("content_type", "content type %q is not %s", clip(ct), ContentTypeJSON)
+		return f.reject(rejectContentType, "content type %q is not %s", clip(ct), ContentTypeJSON)
 	}
 	return nil
 }
@@ -245,22 +246,22 @@ func (f *Function) checkJSON(e event.Event) error {
 func (f *Function) handleDetection(ctx context.Context, e event.Event) (*event.Event, error) {
 	class := strings.TrimPrefix(e.Type(), DetectionTypePrefix)
 	if !incident.ValidClass(class) {
-		return nil, f.reject("type", "event type %q names no incident class", clip(e.Type()))
+		return nil, f.reject(rejectType, "event type %q names no incident class", clip(e.Type()))
 	}
 	if err := f.checkJSON(e); err != nil {
 		return nil, err
 	}
-	d, err := incident.DecodeDetection(e.ID(), class, e.Data())
+	d, err := incident.DecodeDetection(e.ID(), class, e.Time(), e.Data())
 	if err != nil {
-		return nil, f.reject("data", "%v", err)
+		return nil, f.reject(rejectData, "%v", err)
 	}
 	if cam, ok := extension(e, ExtCamera); ok && cam != d.Camera {
-		return nil, f.reject("data", "camera extension %q differs from the data's camera %q", clip(cam), d.Camera)
+		return nil, f.reject(rejectData, "camera extension %q differs from the data's camera %q", clip(cam), d.Camera)
 	}
 	start := time.Now()
 	out, err := f.store.StoreDetection(ctx, d)
 	if err != nil {
-		return nil, f.unavailable("store detection", err)
+		return nil, f.unavailable(opStore, err)
 	}
 	f.metrics.storeTime.Observe(time.Since(start).Seconds())
 	for _, inc := range out.Ended {
@@ -286,7 +287,7 @@ func (f *Function) handleDetection(ctx context.Context, e event.Event) (*event.E
 	}
 	reply, err := openedEvent(out.Incident)
 	if err != nil {
-		return nil, f.unavailable("reply", err)
+		return nil, f.unavailable(opReply, err)
 	}
 	return reply, nil
 }
@@ -330,17 +331,17 @@ func (f *Function) handleCaption(ctx context.Context, e event.Event) error {
 	}
 	c, err := incident.DecodeCaption(e.ID(), e.Data())
 	if err != nil {
-		return f.reject("data", "%v", err)
+		return f.reject(rejectData, "%v", err)
 	}
 	if id, ok := extension(e, ExtIncident); ok && id != c.IncidentID {
-		return f.reject("data", "incident extension %q differs from the data's incident_id %q", clip(id), clip(c.IncidentID))
+		return f.reject(rejectData, "incident extension %q differs from the data's incident_id %q", clip(id), clip(c.IncidentID))
 	}
 	err = f.store.AttachCaption(ctx, c)
 	switch {
 	case errors.Is(err, postgres.ErrUnknownIncident):
-		return f.reject("unknown_incident", "%v", err)
+		return f.reject(rejectUnknownIncident, "%v", err)
 	case err != nil:
-		return f.unavailable("attach caption", err)
+		return f.unavailable(opCaption, err)
 	}
 	f.metrics.captions.Inc()
 	return nil
@@ -364,7 +365,7 @@ func (f *Function) recordDeadLetter(ctx context.Context, e event.Event, dest str
 	}
 	fresh, err := f.store.RecordDeadLetter(ctx, dl)
 	if err != nil {
-		return f.unavailable("record dead letter", err)
+		return f.unavailable(opDeadLetter, err)
 	}
 	f.metrics.deadLetters.WithLabelValues(knownType(e.Type())).Inc()
 	f.logger.Warn("alert: dead letter", "id", clip(e.ID()), "type", clip(e.Type()), "dest", clip(dest),

@@ -251,6 +251,27 @@ func TestRedeliveryIsIdempotent(t *testing.T) {
 	}
 }
 
+// TestDetectedAtFromEventTime stores a detection whose data has no
+// detected_at at its CloudEvent time.
+func TestDetectedAtFromEventTime(t *testing.T) {
+	h := start(t, nil)
+	at := time.Now().UTC().Truncate(time.Microsecond)
+	data := detectionData("cam-1", "fire", 0.9, at)
+	delete(data, "detected_at")
+	e := jsonEvent(t, "m-t.fire", DetectionTypePrefix+"fire", "cam-1", data)
+	e.SetTime(at)
+	if _, err := h.f.Handle(context.Background(), e); err != nil {
+		t.Fatal(err)
+	}
+	var stored time.Time
+	if err := h.db.QueryRow(`SELECT detected_at FROM detections WHERE event_id = 'm-t.fire'`).Scan(&stored); err != nil {
+		t.Fatal(err)
+	}
+	if !stored.Equal(at) {
+		t.Fatalf("detected_at stored %v, want the event time %v", stored, at)
+	}
+}
+
 func TestTwoCamerasTwoIncidents(t *testing.T) {
 	h := start(t, nil)
 	now := time.Now()
@@ -335,17 +356,18 @@ func TestBadInputIsRejectedAndNothingStored(t *testing.T) {
 	mismatch := detectionEvent(t, "m.fire", "cam-1", "fire", 0.5, now)
 	mismatch.SetExtension(ExtCamera, "cam-2")
 	cases := map[string]event.Event{
-		"unknown type":          withData("a", "dev.edgewatch.something", ContentTypeJSON, goodRaw),
-		"unknown class":         withData("b", DetectionTypePrefix+"cat", ContentTypeJSON, goodRaw),
-		"class differs":         withData("c", DetectionTypePrefix+"gun", ContentTypeJSON, goodRaw),
-		"wrong content type":    withData("d", DetectionTypePrefix+"fire", "image/jpeg", jpeg),
-		"invalid JSON":          withData("e", DetectionTypePrefix+"fire", ContentTypeJSON, []byte(`{"camera": "cam-1",`)),
-		"missing fields":        withData("f", DetectionTypePrefix+"fire", ContentTypeJSON, []byte(`{"camera": "cam-1", "class": "fire"}`)),
-		"huge label":            withData("g", DetectionTypePrefix+"fire", ContentTypeJSON, mutated(func(m map[string]any) { m["label"] = strings.Repeat("x", 1<<20) })),
-		"SQL in the camera":     withData("h", DetectionTypePrefix+"fire", ContentTypeJSON, mutated(func(m map[string]any) { m["camera"] = "x'; DROP TABLE incidents; --" })),
-		"image not a JPEG":      withData("i", DetectionTypePrefix+"fire", ContentTypeJSON, mutated(func(m map[string]any) { m["image"] = "R0lGODlhAQABAAAAACw=" })),
-		"camera extension lies": mismatch,
-		"caption without data":  withData("j", TypeCaptionCreated, ContentTypeJSON, []byte(`{}`)),
+		"unknown type":                 withData("a", "dev.edgewatch.something", ContentTypeJSON, goodRaw),
+		"unknown class":                withData("b", DetectionTypePrefix+"cat", ContentTypeJSON, goodRaw),
+		"class differs":                withData("c", DetectionTypePrefix+"gun", ContentTypeJSON, goodRaw),
+		"wrong content type":           withData("d", DetectionTypePrefix+"fire", "image/jpeg", jpeg),
+		"invalid JSON":                 withData("e", DetectionTypePrefix+"fire", ContentTypeJSON, []byte(`{"camera": "cam-1",`)),
+		"missing fields":               withData("f", DetectionTypePrefix+"fire", ContentTypeJSON, []byte(`{"camera": "cam-1", "class": "fire"}`)),
+		"huge label":                   withData("g", DetectionTypePrefix+"fire", ContentTypeJSON, mutated(func(m map[string]any) { m["label"] = strings.Repeat("x", 1<<20) })),
+		"SQL in the camera":            withData("h", DetectionTypePrefix+"fire", ContentTypeJSON, mutated(func(m map[string]any) { m["camera"] = "x'; DROP TABLE incidents; --" })),
+		"image not a JPEG":             withData("i", DetectionTypePrefix+"fire", ContentTypeJSON, mutated(func(m map[string]any) { m["image"] = "R0lGODlhAQABAAAAACw=" })),
+		"camera extension lies":        mismatch,
+		"caption without data":         withData("j", TypeCaptionCreated, ContentTypeJSON, []byte(`{}`)),
+		"neither detected_at nor time": withData("k", DetectionTypePrefix+"fire", ContentTypeJSON, mutated(func(m map[string]any) { delete(m, "detected_at") })),
 	}
 	for name, e := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -361,8 +383,8 @@ func TestBadInputIsRejectedAndNothingStored(t *testing.T) {
 	if n := h.count(t, `SELECT (SELECT count(*) FROM detections) + (SELECT count(*) FROM incidents) + (SELECT count(*) FROM dead_letters)`); n != 0 {
 		t.Fatalf("%d rows stored from bad input", n)
 	}
-	if !strings.Contains(scrape(t, h.f), `edgewatch_alert_events_rejected_total{reason="data"}`) {
-		t.Fatal("rejections are not counted")
+	if line := grep(scrape(t, h.f), `edgewatch_alert_events_rejected_total{reason="data"}`); line == "" || strings.HasSuffix(line, " 0") {
+		t.Fatalf("rejections are not counted: %q", line)
 	}
 }
 
@@ -439,8 +461,8 @@ func TestDatabaseOutageAnswers503AndRecovers(t *testing.T) {
 	if n := h.count(t, `SELECT hits FROM incidents WHERE status = 'open'`); n != 3 {
 		t.Fatalf("hits %d, want 3", n)
 	}
-	if !strings.Contains(scrape(t, h.f), `edgewatch_alert_store_errors_total{op="store detection"}`) {
-		t.Fatal("the outage was not counted")
+	if line := grep(scrape(t, h.f), `edgewatch_alert_store_errors_total{op="store detection"}`); line == "" || strings.HasSuffix(line, " 0") {
+		t.Fatalf("the outage was not counted: %q", line)
 	}
 }
 

@@ -2,7 +2,31 @@ package function
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/edgewatch/edgewatch/functions/alert/incident"
 )
+
+// Reasons of edgewatch_alert_events_rejected_total.
+const (
+	rejectType            = "type"
+	rejectContentType     = "content_type"
+	rejectData            = "data"
+	rejectUnknownIncident = "unknown_incident"
+)
+
+// Operations of edgewatch_alert_store_errors_total.
+const (
+	opStore      = "store detection"
+	opReply      = "reply"
+	opClose      = "close"
+	opCaption    = "attach caption"
+	opDeadLetter = "record dead letter"
+)
+
+// deadLetterTypes are the values of the type label of
+// edgewatch_alert_dead_letters_total (knownType maps the rest to "other").
+var deadLetterTypes = []string{TypeMotionDetected, TypeDetectionAccident, TypeDetectionFire, TypeDetectionGun,
+	TypeDetectionKnife, TypeIncidentOpened, TypeCaptionCreated, "other"}
 
 // metrics are the alert function's Prometheus collectors.
 type metrics struct {
@@ -54,5 +78,31 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			return nil, err
 		}
 	}
+	// Every known label value starts at zero, so that the first rejection,
+	// duplicate or failure is an increase that rate() sees.
+	for _, c := range incident.Classes() {
+		for _, v := range []*prometheus.CounterVec{m.stored, m.duplicates, m.opened, m.closed} {
+			v.WithLabelValues(c).Add(0)
+		}
+	}
+	for _, r := range []string{rejectType, rejectContentType, rejectData, rejectUnknownIncident} {
+		m.rejected.WithLabelValues(r).Add(0)
+	}
+	for _, op := range []string{opStore, opReply, opClose, opCaption, opDeadLetter} {
+		m.storeErrors.WithLabelValues(op).Add(0)
+	}
+	for _, t := range deadLetterTypes {
+		m.deadLetters.WithLabelValues(t).Add(0)
+	}
 	return m, nil
+}
+
+// channels starts the notification counters of the configured channels at
+// zero.
+func (m *metrics) channels(names []string) {
+	for _, n := range names {
+		for _, v := range []*prometheus.CounterVec{m.sent, m.failed, m.retried} {
+			v.WithLabelValues(n).Add(0)
+		}
+	}
 }

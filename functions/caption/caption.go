@@ -79,11 +79,11 @@ func (s *service) handle(ctx context.Context, e event.Event) (*event.Event, erro
 		s.metrics.events.WithLabelValues(outcomeCaptioned).Inc()
 	case dedup.Shared:
 		s.metrics.events.WithLabelValues(outcomeDuplicate).Inc()
-		s.metrics.cacheHits.WithLabelValues("in_flight").Inc()
+		s.metrics.cacheHits.WithLabelValues(hitInFlight).Inc()
 		log.Info("caption: repeated incident answered by the call in flight")
 	case dedup.Cached:
 		s.metrics.events.WithLabelValues(outcomeDuplicate).Inc()
-		s.metrics.cacheHits.WithLabelValues("cache").Inc()
+		s.metrics.cacheHits.WithLabelValues(hitCache).Inc()
 		log.Info("caption: repeated incident answered from the cache")
 	}
 	reply := out.Clone()
@@ -138,11 +138,11 @@ func (s *service) describe(ctx context.Context, log *slog.Logger, in incident.In
 		s.metrics.observeCall(outcome, took)
 		return nil, err
 	}
-	s.metrics.observeCall("ok", took)
+	s.metrics.observeCall(callOK, took)
 	attrs := []any{"model", resp.Model, "took_s", took.Seconds(), "image_bytes", len(snap.JPEG)}
 	if u := resp.Usage; u != nil {
-		s.metrics.tokens.WithLabelValues("prompt").Add(float64(u.PromptTokens))
-		s.metrics.tokens.WithLabelValues("completion").Add(float64(u.CompletionTokens))
+		s.metrics.tokens.WithLabelValues(tokensIn).Add(float64(u.PromptTokens))
+		s.metrics.tokens.WithLabelValues(tokensOut).Add(float64(u.CompletionTokens))
 		attrs = append(attrs, "prompt_tokens", u.PromptTokens, "completion_tokens", u.CompletionTokens)
 	}
 	ev, err := s.captionEvent(in, resp)
@@ -193,24 +193,24 @@ func (s *service) classify(err error) (outcome string, status int, msg string) {
 	var re *vlm.ResponseError
 	switch {
 	case errors.Is(err, context.DeadlineExceeded):
-		return "timeout", http.StatusGatewayTimeout, fmt.Sprintf("VLM did not answer within %s", s.cfg.Timeout)
+		return callTimeout, http.StatusGatewayTimeout, fmt.Sprintf("VLM did not answer within %s", s.cfg.Timeout)
 	case errors.As(err, &se):
 		switch {
 		case se.StatusCode == http.StatusTooManyRequests:
-			return "rate_limited", http.StatusServiceUnavailable, "VLM is rate limiting: " + se.Error()
+			return callRateLimited, http.StatusServiceUnavailable, "VLM is rate limiting: " + se.Error()
 		case se.Retryable():
-			return "server_error", http.StatusBadGateway, "VLM failed: " + se.Error()
+			return callServerError, http.StatusBadGateway, "VLM failed: " + se.Error()
 		case se.StatusCode == http.StatusUnauthorized || se.StatusCode == http.StatusForbidden ||
 			se.StatusCode == http.StatusNotFound:
-			return "misconfigured", http.StatusInternalServerError,
+			return callMisconfigured, http.StatusInternalServerError,
 				"caption is misconfigured (check VLM_URL, VLM_MODEL and VLM_API_KEY): " + se.Error()
 		default:
-			return "rejected", http.StatusUnprocessableEntity, "VLM rejected the snapshot: " + se.Error()
+			return callRejected, http.StatusUnprocessableEntity, "VLM rejected the snapshot: " + se.Error()
 		}
 	case errors.As(err, &re):
-		return "bad_response", http.StatusBadGateway, err.Error()
+		return callBadResponse, http.StatusBadGateway, err.Error()
 	default:
-		return "unreachable", http.StatusBadGateway, "VLM unreachable: " + err.Error()
+		return callUnreachable, http.StatusBadGateway, "VLM unreachable: " + err.Error()
 	}
 }
 

@@ -29,7 +29,29 @@ const (
 	outcomeFailed        = "failed"
 )
 
-// newMetrics creates the metrics and registers them on reg.
+// Outcomes of a VLM call (label outcome of edgewatch_caption_vlm_requests_total).
+const (
+	callOK            = "ok"
+	callTimeout       = "timeout"
+	callUnreachable   = "unreachable"
+	callRateLimited   = "rate_limited"
+	callServerError   = "server_error"
+	callBadResponse   = "bad_response"
+	callMisconfigured = "misconfigured"
+	callRejected      = "rejected"
+)
+
+// Sources of an answer without a VLM call of its own, and kinds of tokens.
+const (
+	hitCache    = "cache"
+	hitInFlight = "in_flight"
+	tokensIn    = "prompt"
+	tokensOut   = "completion"
+)
+
+// newMetrics creates the metrics, registers them on reg and starts every
+// known label value at zero, so that the first occurrence of each is an
+// increase that rate() sees.
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m := &metrics{
 		events: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -58,6 +80,19 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
+	}
+	for _, o := range []string{outcomeCaptioned, outcomeDuplicate, outcomeBadInput, outcomeNotConfigured, outcomeFailed} {
+		m.events.WithLabelValues(o).Add(0)
+	}
+	for _, o := range []string{callOK, callTimeout, callUnreachable, callRateLimited, callServerError, callBadResponse,
+		callMisconfigured, callRejected} {
+		m.vlmRequests.WithLabelValues(o).Add(0)
+	}
+	for _, s := range []string{hitCache, hitInFlight} {
+		m.cacheHits.WithLabelValues(s).Add(0)
+	}
+	for _, k := range []string{tokensIn, tokensOut} {
+		m.tokens.WithLabelValues(k).Add(0)
 	}
 	return m, nil
 }

@@ -229,3 +229,89 @@ func saveArtifact(t *testing.T, name string, data []byte) {
 		t.Logf("screenshot: %s", p)
 	}
 }
+
+// newBrowser starts headless Chromium for one test.
+func newBrowser(t *testing.T, exe string) context.Context {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(exe), chromedp.NoSandbox,
+		chromedp.DisableGPU, chromedp.WindowSize(1280, 800))
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(actx)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 2*time.Minute)
+	t.Cleanup(func() { cancelTimeout(); cancel(); cancelAlloc() })
+	// The browser starts on the first Run and lives as long as the context
+	// of that Run: start it here, not inside a step's shorter context.
+	if err := chromedp.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return ctx
+}
+
+// outlinesDrawn waits until the built-in country outlines are on the map.
+const outlinesDrawn = `document.querySelectorAll("path.basemap-outline").length > 100`
+
+// TestBrowserOfflineBasemap opens the map where the tile server cannot be
+// reached, as on an isolated CCTV network: the built-in country outlines
+// are drawn and a note says why there are no tiles. With BASEMAP=outline
+// no tile is asked for at all, and BASEMAP=image lays the site plan under
+// the incidents.
+func TestBrowserOfflineBasemap(t *testing.T) {
+	exe := chromium(t)
+	unreachable := "http://127.0.0.1:1/{z}/{x}/{y}.png"
+	e := startDashboard(t, map[string]string{"TILE_URL": unreachable, "MAP_CENTER": "46,8,4"}, true)
+	dbtest.Insert(t, e.db, dbtest.Incident{Camera: "bern-1", Class: "accident", Status: "open", Lat: 46.948, Lon: 7.447,
+		Confidence: 0.9, OpenedAt: time.Now(), Snapshot: testJPEG(t, color.RGBA{200, 200, 20, 255})})
+	ctx := newBrowser(t, exe)
+	var outlines int
+	var noteText string
+	var shot []byte
+	step(t, ctx, "open the map without reachable tiles",
+		chromedp.Navigate(e.srv.URL+"/"),
+		chromedp.WaitVisible(`#status.live`),
+		chromedp.Poll(outlinesDrawn, nil, chromedp.WithPollingTimeout(20*time.Second)),
+		chromedp.WaitVisible(`#map-note`),
+		chromedp.Text(`#map-note`, &noteText),
+		chromedp.Evaluate(`document.querySelectorAll("path.basemap-outline").length`, &outlines),
+		chromedp.WaitVisible(`.incident-marker`),
+	)
+	// Zoomed out far enough for the outlines to show around the pin, one
+	// animated step at a time.
+	for range 10 {
+		step(t, ctx, "zoom out", chromedp.Click(`.leaflet-control-zoom-out`), chromedp.Sleep(300*time.Millisecond))
+	}
+	step(t, ctx, "screenshot", chromedp.CaptureScreenshot(&shot))
+	saveArtifact(t, "dashboard-offline.png", shot)
+	if !regexp.MustCompile(`Map tiles from 127\.0\.0\.1:1 cannot be loaded .*built-in country outlines`).MatchString(noteText) {
+		t.Errorf("note %q does not say that the tiles failed and what is shown instead", noteText)
+	}
+	t.Logf("%d country outlines drawn; note: %s", outlines, noteText)
+
+	tiles, tileHits := tileServer(t)
+	e2 := startDashboard(t, map[string]string{"BASEMAP": "outline", "TILE_URL": tiles.URL + "/{z}/{x}/{y}.png"}, true)
+	var noteHidden bool
+	step(t, ctx, "open the outline-only map",
+		chromedp.Navigate(e2.srv.URL+"/"),
+		chromedp.WaitVisible(`#status.live`),
+		chromedp.Poll(outlinesDrawn, nil, chromedp.WithPollingTimeout(20*time.Second)),
+		chromedp.Evaluate(`document.getElementById("map-note").hidden`, &noteHidden),
+	)
+	if n := tileHits.Load(); n != 0 || !noteHidden {
+		t.Errorf("BASEMAP=outline: %d tile requests, note hidden %v; want none and hidden", n, noteHidden)
+	}
+
+	e3 := startDashboard(t, map[string]string{"BASEMAP": "image", "SITE_PLAN": writePlan(t), "SITE_PLAN_BOUNDS": "48.85,2.33,48.87,2.36"}, true)
+	inside := dbtest.Insert(t, e3.db, dbtest.Incident{Camera: "gate-2", Class: "knife", Status: "open", Lat: 48.86, Lon: 2.345,
+		Confidence: 0.8, OpenedAt: time.Now(), Snapshot: testJPEG(t, color.RGBA{40, 40, 200, 255})})
+	var planWidth, outlinesOnPlan int
+	step(t, ctx, "open the site-plan map",
+		chromedp.Navigate(e3.srv.URL+"/"),
+		chromedp.WaitVisible(`[data-incident="`+inside+`"].incident-marker`),
+		chromedp.Poll(`(() => { const i = document.querySelector("img.site-plan"); return i && i.complete && i.naturalWidth > 0 })()`, nil,
+			chromedp.WithPollingTimeout(10*time.Second)),
+		chromedp.Evaluate(`document.querySelector("img.site-plan").naturalWidth`, &planWidth),
+		chromedp.Evaluate(`document.querySelectorAll("path.basemap-outline").length`, &outlinesOnPlan),
+	)
+	if planWidth != 64 || outlinesOnPlan != 0 {
+		t.Errorf("BASEMAP=image: plan %d px wide, %d outlines; want 64 and none", planWidth, outlinesOnPlan)
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,6 +23,7 @@ import (
 	"time"
 
 	_ "github.com/lib/pq" // the "postgres" database/sql driver
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/edgewatch/edgewatch/functions/dashboard/live"
 	"github.com/edgewatch/edgewatch/functions/dashboard/postgres"
@@ -48,12 +50,28 @@ type Function struct {
 	cancel  context.CancelFunc
 	signals chan os.Signal
 	wg      sync.WaitGroup
+
+	registry    *prometheus.Registry
+	metricsAddr string
+	stopMetrics func(context.Context) error
 }
 
 // New returns a new dashboard function instance that logs JSON to stderr.
 func New() *Function { return newFunction(slog.New(slog.NewJSONHandler(os.Stderr, nil))) }
 
-func newFunction(logger *slog.Logger) *Function { return &Function{logger: logger} }
+func newFunction(logger *slog.Logger) *Function {
+	f := &Function{logger: logger}
+	f.registry = newRegistry(f.streams)
+	return f
+}
+
+// streams returns how many event streams are open.
+func (f *Function) streams() int {
+	if h := f.hub.Load(); h != nil {
+		return h.Subscribers()
+	}
+	return 0
+}
 
 // Config is the dashboard's configuration from the cfg map; docs/alert.md
 // lists every key.
@@ -61,6 +79,9 @@ type Config struct {
 	DatabaseURL string
 	Auth        web.Auth
 	Map         web.MapConfig
+	// MetricsAddress is where /metrics is served (METRICS_ADDRESS; default
+	// ":9464", "off" serves none).
+	MetricsAddress string
 }
 
 // ParseConfig reads the configuration.
@@ -72,8 +93,9 @@ func ParseConfig(cfg map[string]string) (Config, error) {
 		return def
 	}
 	c := Config{
-		DatabaseURL: get("DATABASE_URL", ""),
-		Auth:        web.Auth{Token: get("DASHBOARD_TOKEN", ""), User: get("DASHBOARD_USER", ""), Password: get("DASHBOARD_PASSWORD", "")},
+		DatabaseURL:    get("DATABASE_URL", ""),
+		MetricsAddress: get("METRICS_ADDRESS", ":9464"),
+		Auth:           web.Auth{Token: get("DASHBOARD_TOKEN", ""), User: get("DASHBOARD_USER", ""), Password: get("DASHBOARD_PASSWORD", "")},
 		Map: web.MapConfig{Title: get("DASHBOARD_TITLE", "edgewatch incidents"), Notice: get("MAP_NOTICE", ""), TileURL: get("TILE_URL", DefaultTileURL),
 			TileAttribution: get("TILE_ATTRIBUTION", DefaultTileAttribution), Zoom: 2},
 	}
@@ -83,6 +105,18 @@ func ParseConfig(cfg map[string]string) (Config, error) {
 	}
 	if (c.Auth.User == "") != (c.Auth.Password == "") {
 		errs = append(errs, errors.New("DASHBOARD_USER and DASHBOARD_PASSWORD go together"))
+	}
+	c.Map.Basemap = get("BASEMAP", web.BasemapTiles)
+	switch c.Map.Basemap {
+	case web.BasemapTiles, web.BasemapOutline:
+	case web.BasemapImage:
+		plan, err := readSitePlan(get("SITE_PLAN", ""), get("SITE_PLAN_BOUNDS", ""))
+		if err != nil {
+			errs = append(errs, err)
+		}
+		c.Map.SitePlan = plan
+	default:
+		errs = append(errs, fmt.Errorf("BASEMAP=%q is not tiles, outline or image", c.Map.Basemap))
 	}
 	if v := get("MAP_CENTER", ""); v != "" {
 		parts := strings.Split(v, ",")
@@ -103,6 +137,49 @@ func ParseConfig(cfg map[string]string) (Config, error) {
 	return c, errors.Join(errs...)
 }
 
+// maxSitePlanBytes caps the site-plan image, which is held in memory.
+const maxSitePlanBytes = 16 << 20
+
+// sitePlanTypes maps the file extensions of a site plan to content types.
+var sitePlanTypes = map[string]string{".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
+	".svg": "image/svg+xml", ".webp": "image/webp"}
+
+// readSitePlan reads the site-plan image at path and its bounds
+// "south,west,north,east" in degrees.
+func readSitePlan(path, bounds string) (web.SitePlan, error) {
+	var p web.SitePlan
+	if path == "" || bounds == "" {
+		return p, errors.New("BASEMAP=image needs SITE_PLAN (an image file) and SITE_PLAN_BOUNDS (south,west,north,east)")
+	}
+	var nums []float64
+	for _, f := range strings.Split(bounds, ",") {
+		n, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
+		if err != nil {
+			break
+		}
+		nums = append(nums, n)
+	}
+	if len(nums) != 4 || nums[0] < -90 || nums[2] > 90 || nums[0] >= nums[2] || nums[1] < -180 || nums[3] > 180 || nums[1] >= nums[3] {
+		return p, fmt.Errorf("SITE_PLAN_BOUNDS=%q is not south,west,north,east in degrees", bounds)
+	}
+	p.South, p.West, p.North, p.East = nums[0], nums[1], nums[2], nums[3]
+	ext := strings.ToLower(filepath.Ext(path))
+	if p.ContentType = sitePlanTypes[ext]; p.ContentType == "" {
+		return p, fmt.Errorf("SITE_PLAN %s: not a .png, .jpg, .svg or .webp image", path)
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		return p, fmt.Errorf("SITE_PLAN: %w", err)
+	}
+	if st.Size() > maxSitePlanBytes {
+		return p, fmt.Errorf("SITE_PLAN %s: %d bytes, more than %d", path, st.Size(), maxSitePlanBytes)
+	}
+	if p.Image, err = os.ReadFile(path); err != nil {
+		return p, fmt.Errorf("SITE_PLAN: %w", err)
+	}
+	return p, nil
+}
+
 // Start reads the configuration and opens a read-only database pool; a
 // background task waits until alert has migrated the schema, then starts
 // the live feed and turns Ready true.
@@ -117,6 +194,14 @@ func (f *Function) Start(ctx context.Context, cfg map[string]string) error {
 		return errors.New("dashboard: DATABASE_URL is not a PostgreSQL connection string")
 	}
 	db.SetMaxOpenConns(8)
+	if c.MetricsAddress != "off" {
+		addr, stop, err := serveMetrics(c.MetricsAddress, metricsHandler(f.registry), f.logger)
+		if err != nil {
+			db.Close()
+			return fmt.Errorf("dashboard: metrics address: %w", err)
+		}
+		f.metricsAddr, f.stopMetrics = addr, stop
+	}
 	f.db = db
 	if !c.Auth.Enabled() {
 		f.logger.Warn("dashboard: no DASHBOARD_TOKEN or DASHBOARD_USER set: the map is open to anyone who can reach it")
@@ -205,10 +290,14 @@ func (f *Function) Stop(ctx context.Context) error {
 		f.cancel()
 	}
 	f.wg.Wait()
-	if f.db != nil {
-		return f.db.Close()
+	var errs []error
+	if f.stopMetrics != nil {
+		errs = append(errs, f.stopMetrics(ctx))
 	}
-	return nil
+	if f.db != nil {
+		errs = append(errs, f.db.Close())
+	}
+	return errors.Join(errs...)
 }
 
 // Ready reports whether the schema is there and the map can be served.

@@ -2,14 +2,19 @@ package function
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
+	"image"
+	"image/png"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -40,7 +45,7 @@ func startDashboard(t *testing.T, cfg map[string]string, migrated bool) *env {
 	if migrated {
 		dbtest.Migrate(t, db)
 	}
-	full := map[string]string{"DATABASE_URL": dsn, "TILE_URL": ""}
+	full := map[string]string{"DATABASE_URL": dsn, "TILE_URL": "", "METRICS_ADDRESS": "off"}
 	for k, v := range cfg {
 		full[k] = v
 	}
@@ -315,6 +320,69 @@ func TestConfig(t *testing.T) {
 		if _, err := ParseConfig(bad); err == nil {
 			t.Errorf("accepted %v", bad)
 		}
+	}
+}
+
+// writePlan writes a small PNG site plan and returns its path.
+func writePlan(t *testing.T) string {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, 64, 48))
+	for i := range img.Pix {
+		img.Pix[i] = 0xF0
+	}
+	var b bytes.Buffer
+	if err := png.Encode(&b, img); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "plan.png")
+	if err := os.WriteFile(p, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestBasemapConfig(t *testing.T) {
+	plan := writePlan(t)
+	c, err := ParseConfig(map[string]string{"DATABASE_URL": "x"})
+	if err != nil || c.Map.Basemap != "tiles" {
+		t.Fatalf("default basemap %q, %v", c.Map.Basemap, err)
+	}
+	c, err = ParseConfig(map[string]string{"DATABASE_URL": "x", "BASEMAP": "image", "SITE_PLAN": plan, "SITE_PLAN_BOUNDS": "48.85,2.33,48.87,2.36"})
+	if err != nil || c.Map.SitePlan.ContentType != "image/png" || len(c.Map.SitePlan.Image) == 0 || c.Map.SitePlan.North != 48.87 {
+		t.Fatalf("site plan: %+v %v", c.Map.SitePlan, err)
+	}
+	for want, bad := range map[string]map[string]string{
+		"is not tiles, outline or image": {"BASEMAP": "satellite"},
+		"needs SITE_PLAN":                {"BASEMAP": "image", "SITE_PLAN_BOUNDS": "1,2,3,4"},
+		"is not south,west,north,east":   {"BASEMAP": "image", "SITE_PLAN": plan, "SITE_PLAN_BOUNDS": "3,2,1,4"},
+		"not a .png":                     {"BASEMAP": "image", "SITE_PLAN": plan + ".gif", "SITE_PLAN_BOUNDS": "1,2,3,4"},
+		"no such file":                   {"BASEMAP": "image", "SITE_PLAN": plan + ".missing.png", "SITE_PLAN_BOUNDS": "1,2,3,4"},
+	} {
+		bad["DATABASE_URL"] = "x"
+		if _, err := ParseConfig(bad); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%v: error %v, want one saying %q", bad, err, want)
+		}
+	}
+}
+
+func TestSitePlanServed(t *testing.T) {
+	plan := writePlan(t)
+	e := startDashboard(t, map[string]string{"BASEMAP": "image", "SITE_PLAN": plan, "SITE_PLAN_BOUNDS": "48.85,2.33,48.87,2.36"}, true)
+	resp, body := get(t, http.DefaultClient, e.srv.URL+"/site-plan")
+	want, _ := os.ReadFile(plan)
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "image/png" || body != string(want) {
+		t.Fatalf("site plan: %d %s, %d bytes", resp.StatusCode, resp.Header.Get("Content-Type"), len(body))
+	}
+	_, page := get(t, http.DefaultClient, e.srv.URL+"/")
+	if !strings.Contains(page, `data-basemap="image"`) || !strings.Contains(page, `data-plan-bounds="48.85,2.33,48.87,2.36"`) {
+		t.Fatalf("page lacks the site plan's settings")
+	}
+	e2 := startDashboard(t, map[string]string{}, true)
+	if resp, body := get(t, http.DefaultClient, e2.srv.URL+"/site-plan"); resp.StatusCode != http.StatusNotFound || !strings.Contains(body, "no site plan") {
+		t.Fatalf("without a site plan: %d %q", resp.StatusCode, body)
+	}
+	if resp, _ := get(t, http.DefaultClient, e2.srv.URL+"/static/vendor/world/countries-110m.geojson"); resp.StatusCode != http.StatusOK {
+		t.Fatalf("the built-in outlines are not served: %d", resp.StatusCode)
 	}
 }
 

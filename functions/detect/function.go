@@ -26,6 +26,7 @@ import (
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"gocv.io/x/gocv"
 
 	"github.com/edgewatch/edgewatch/functions/detect/batch"
@@ -38,7 +39,7 @@ type Options struct {
 	// Logger receives structured logs (default: JSON on stderr).
 	Logger *slog.Logger
 	// Registry holds the metrics and is served on METRICS_ADDRESS
-	// (default: a new registry).
+	// (default: a new registry with the Go and process collectors).
 	Registry *prometheus.Registry
 	// Now returns the current time (default time.Now).
 	Now func() time.Time
@@ -71,6 +72,7 @@ func NewWithOptions(o Options) *Function {
 	}
 	if f.reg == nil {
 		f.reg = prometheus.NewRegistry()
+		f.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	}
 	if f.now == nil {
 		f.now = time.Now
@@ -124,7 +126,7 @@ func (f *Function) Start(ctx context.Context, cfgMap map[string]string) error {
 	}
 	f.started = true
 	f.metrics.loadTime.Set(time.Since(began).Seconds())
-	f.metrics.backend.WithLabelValues(string(s.net.Backend()), cfg.ModelName).Set(1)
+	f.metrics.started(string(s.net.Backend()), cfg.ModelName)
 	f.svc.Store(s)
 	f.log.Info("detect ready", "model", cfg.ModelName, "backend", s.net.Backend(), "input", s.net.InputSize(),
 		"labels", len(s.net.Labels()), "load_seconds", time.Since(began).Seconds(), "sink", cfg.Sink)

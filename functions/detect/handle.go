@@ -333,7 +333,7 @@ func (s *service) cropJPEG(img gocv.Mat, box image.Rectangle) (string, error) {
 func (s *service) deliver(ctx context.Context, motionID string, events []event.Event) (*event.Event, error) {
 	if s.client == nil {
 		if len(events) == 1 {
-			s.m.events.WithLabelValues("reply").Inc()
+			s.m.events.WithLabelValues(viaReply).Inc()
 			return &events[0], nil
 		}
 		s.m.errors.WithLabelValues(reasonNoSink).Inc()
@@ -352,7 +352,7 @@ func (s *service) deliver(ctx context.Context, motionID string, events []event.E
 			s.log.Error("detection event not delivered; the motion event will be retried", "id", events[i].ID(), "sink", s.cfg.Sink, "err", res)
 			return nil, refuse(http.StatusBadGateway, "deliver %s to K_SINK: %v", events[i].ID(), res)
 		}
-		s.m.events.WithLabelValues("sink").Inc()
+		s.m.events.WithLabelValues(viaSink).Inc()
 	}
 	return nil, nil
 }

@@ -27,6 +27,21 @@ const (
 	reasonEncode       = "encode"
 )
 
+// errorReasons lists every reason of edgewatch_detect_errors_total.
+var errorReasons = []string{reasonNotReady, reasonWrongType, reasonContentType, reasonEmpty, reasonTooLarge,
+	reasonCorrupt, reasonBadExtension, reasonInference, reasonDelivery, reasonNoSink, reasonEncode}
+
+// Ways a detection event leaves (label via of edgewatch_detect_events_total).
+const (
+	viaSink  = "sink"
+	viaReply = "reply"
+)
+
+// batchBuckets has one bucket per batch size up to 16, so that the p95 of
+// a histogram of whole numbers, rounded up, is the true batch size there;
+// larger batches are told apart more coarsely.
+var batchBuckets = []float64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 20, 24, 32, 48, 64, 128, 256}
+
 // metrics are detect's Prometheus instruments.
 type metrics struct {
 	inference  *prometheus.HistogramVec
@@ -49,7 +64,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		batchSize: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "edgewatch_detect_batch_size",
 			Help:    "Images per forward pass.",
-			Buckets: []float64{1, 2, 3, 4, 6, 8, 12, 16, 32, 64},
+			Buckets: batchBuckets,
 		}),
 		forwards: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "edgewatch_detect_forward_passes_total",
@@ -81,7 +96,25 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			return nil, err
 		}
 	}
+	// Every known label value starts at zero, so that the first detection,
+	// event or error is an increase that rate() sees.
+	for _, c := range Classes() {
+		m.detections.WithLabelValues(c).Add(0)
+	}
+	for _, v := range []string{viaSink, viaReply} {
+		m.events.WithLabelValues(v).Add(0)
+	}
+	for _, r := range errorReasons {
+		m.errors.WithLabelValues(r).Add(0)
+	}
 	return m, nil
+}
+
+// started records the loaded model: its backend's latency histogram starts
+// empty, and the backend's info gauge is 1.
+func (m *metrics) started(backend, model string) {
+	m.inference.WithLabelValues(backend)
+	m.backend.WithLabelValues(backend, model).Set(1)
 }
 
 // serveMetrics serves /metrics from g on addr until ctx ends; it returns

@@ -223,6 +223,9 @@ func New(cfg Config) (*Broker, error) {
 		}
 		b.dispatchers = append(b.dispatchers, d)
 	}
+	for _, d := range b.dispatchers {
+		m.dispatcher(d.trigger, d.stage)
+	}
 	return b, nil
 }
 

@@ -132,6 +132,9 @@ func TestRetriesUntilSuccess(t *testing.T) {
 	if v := testutil.ToFloat64(b.m.attempts.WithLabelValues("detection-fire-alert", stageSubscriber, "503")); v != 1 {
 		t.Errorf("503 attempts = %v, want 1", v)
 	}
+	if v := testutil.ToFloat64(b.m.failedAttempts.WithLabelValues("detection-fire-alert", stageSubscriber)); v != failures {
+		t.Errorf("failed attempts = %v, want %d", v, failures)
+	}
 }
 
 func TestDeadLetterAfterRetries(t *testing.T) {

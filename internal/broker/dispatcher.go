@@ -260,6 +260,9 @@ func (d *dispatcher) deliver(ctx, work context.Context, target string, ev *event
 	for attempt := 0; ; attempt++ {
 		res = d.attempt(work, target, ev, tp, ts)
 		d.m.attempts.WithLabelValues(d.trigger, d.stage, strconv.Itoa(res.status)).Inc()
+		if res.status/100 != 2 {
+			d.m.failedAttempts.WithLabelValues(d.trigger, d.stage).Inc()
+		}
 		if res.ok {
 			return res
 		}

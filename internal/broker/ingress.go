@@ -59,7 +59,7 @@ type ingress struct {
 func (in *ingress) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
-		in.reject(w, http.StatusMethodNotAllowed, "method", "only POST is allowed")
+		in.reject(w, http.StatusMethodNotAllowed, rejectMethod, "only POST is allowed")
 		return
 	}
 	uri := r.RequestURI
@@ -67,36 +67,36 @@ func (in *ingress) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		uri = r.URL.RequestURI()
 	}
 	if uri != "/" {
-		in.reject(w, http.StatusNotFound, "path", "events are accepted on / only")
+		in.reject(w, http.StatusNotFound, rejectPath, "events are accepted on / only")
 		return
 	}
 	body, status, err := readBody(w, r, in.maxBody)
 	if err != nil {
-		reason := "invalid_event"
+		reason := rejectInvalidEvent
 		if status == http.StatusRequestEntityTooLarge {
-			reason = "too_large"
+			reason = rejectTooLarge
 		}
 		in.reject(w, status, reason, err.Error())
 		return
 	}
 	ev, err := DecodeEvent(r.Context(), r.Header, body)
 	if err != nil {
-		in.reject(w, http.StatusBadRequest, "invalid_event", err.Error())
+		in.reject(w, http.StatusBadRequest, rejectInvalidEvent, err.Error())
 		return
 	}
 	msg := toPublishing(ev, r.Header.Get(headerTraceParent), r.Header.Get(headerTraceState))
 	if n := headersSize(msg.Headers); n > MaxAttributeBytes {
-		in.reject(w, http.StatusBadRequest, "invalid_event", fmt.Sprintf("attributes and extensions take %d bytes, more than the %d a RabbitMQ message header can carry", n, MaxAttributeBytes))
+		in.reject(w, http.StatusBadRequest, rejectInvalidEvent, fmt.Sprintf("attributes and extensions take %d bytes, more than the %d a RabbitMQ message header can carry", n, MaxAttributeBytes))
 		return
 	}
 	if err := in.publish(r.Context(), in.exchange, msg); err != nil {
 		if errors.Is(err, ErrUnavailable) {
 			w.Header().Set("Retry-After", "1")
-			in.reject(w, http.StatusServiceUnavailable, "unavailable", err.Error())
+			in.reject(w, http.StatusServiceUnavailable, rejectUnavailable, err.Error())
 			return
 		}
 		in.log.Error("broker ingress publish failed", "id", ev.ID(), "type", ev.Type(), "error", err)
-		in.reject(w, http.StatusInternalServerError, "publish_failed", err.Error())
+		in.reject(w, http.StatusInternalServerError, rejectPublishFailed, err.Error())
 		return
 	}
 	in.m.ingressAccepted.Inc()

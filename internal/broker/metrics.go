@@ -19,12 +19,29 @@ const (
 	outcomeReplyDropped = "reply_dropped" // the dead-letter sink took the event, its reply could not be forwarded
 )
 
+// outcomesByStage are the outcomes each stage can end a message with.
+var outcomesByStage = map[string][]string{
+	stageSubscriber:     {outcomeDelivered, outcomeRefused, outcomeDeadLettered, outcomeRequeued},
+	stageDeadLetterSink: {outcomeDelivered, outcomeRefused, outcomeRequeued, outcomeReplyDropped},
+}
+
+// Values of the reason label of edgewatch_broker_ingress_rejected_total.
+const (
+	rejectMethod        = "method"
+	rejectPath          = "path"
+	rejectTooLarge      = "too_large"
+	rejectInvalidEvent  = "invalid_event"
+	rejectUnavailable   = "unavailable"
+	rejectPublishFailed = "publish_failed"
+)
+
 // metrics are the broker's Prometheus collectors.
 type metrics struct {
 	ingressAccepted prometheus.Counter
 	ingressRejected *prometheus.CounterVec
 	publishDuration prometheus.Histogram
 	attempts        *prometheus.CounterVec
+	failedAttempts  *prometheus.CounterVec
 	outcomes        *prometheus.CounterVec
 	dispatchLatency *prometheus.HistogramVec
 	deadLetters     *prometheus.CounterVec
@@ -52,6 +69,10 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "edgewatch_broker_dispatch_attempts_total",
 			Help: "HTTP delivery attempts by trigger, stage and status code (-1 for a network error or timeout).",
 		}, []string{"trigger", "stage", "code"}),
+		failedAttempts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "edgewatch_broker_dispatch_failed_attempts_total",
+			Help: "HTTP delivery attempts that failed (a status other than 2xx, a network error or a timeout), by trigger and stage.",
+		}, []string{"trigger", "stage"}),
 		outcomes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "edgewatch_broker_dispatch_outcomes_total",
 			Help: "Final outcome of each dispatched message by trigger and stage (delivered, refused, dead_lettered, requeued, reply_dropped).",
@@ -75,10 +96,31 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}),
 	}
 	for _, c := range []prometheus.Collector{m.ingressAccepted, m.ingressRejected, m.publishDuration, m.attempts,
-		m.outcomes, m.dispatchLatency, m.deadLetters, m.unparsable, m.reconnects} {
+		m.failedAttempts, m.outcomes, m.dispatchLatency, m.deadLetters, m.unparsable, m.reconnects} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
 	}
+	// Every known label value starts at zero, so that the first refusal,
+	// failure or dead letter is an increase that rate() sees.
+	for _, r := range []string{rejectMethod, rejectPath, rejectTooLarge, rejectInvalidEvent, rejectUnavailable, rejectPublishFailed} {
+		m.ingressRejected.WithLabelValues(r).Add(0)
+	}
 	return m, nil
+}
+
+// dispatcher starts the series of one dispatcher at zero. Only the status
+// codes of edgewatch_broker_dispatch_attempts_total cannot be known before
+// they happen; edgewatch_broker_dispatch_failed_attempts_total counts the
+// same failures by trigger and stage.
+func (m *metrics) dispatcher(trigger, stage string) {
+	for _, o := range outcomesByStage[stage] {
+		m.outcomes.WithLabelValues(trigger, stage, o).Add(0)
+	}
+	m.failedAttempts.WithLabelValues(trigger, stage).Add(0)
+	m.dispatchLatency.WithLabelValues(trigger, stage)
+	m.unparsable.WithLabelValues(trigger).Add(0)
+	if stage == stageSubscriber {
+		m.deadLetters.WithLabelValues(trigger).Add(0)
+	}
 }

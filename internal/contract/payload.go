@@ -43,7 +43,9 @@ type Detection struct {
 	MotionID   string    `json:"motion_id"`
 	Location   *Location `json:"location,omitempty"`
 	Model      string    `json:"model,omitempty"`
-	DetectedAt time.Time `json:"detected_at"`
+	// DetectedAt is when the object was detected; left out, the event's
+	// time attribute stands for it.
+	DetectedAt time.Time `json:"detected_at,omitzero"`
 	Objects    []Object  `json:"objects,omitempty"`
 }
 

@@ -101,6 +101,13 @@ func Run(ctx context.Context, opts Options) (*report.List, error) {
 		return nil, err
 	}
 	metrics.AddKnown(exported)
+	startSeries, err := metrics.ReadStartSeries(opts.abs(metrics.StartSeriesFile))
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range exported.MarkAtStart(startSeries) {
+		l.Addf(metrics.StartSeriesFile, "", "dashboards", "%s is listed but no Go source declares it", n)
+	}
 
 	// Dashboards as JSON files; a ConfigMap generated from one is not
 	// checked a second time.

@@ -80,9 +80,10 @@ type detectionJSON struct {
 }
 
 // DecodeDetection checks and decodes the JSON data of a detection event with
-// the given id and class (the class its type names). Any error wraps
-// ErrInvalid and says what is wrong.
-func DecodeDetection(eventID, class string, data []byte) (Detection, error) {
+// the given id, class (the class its type names) and time (its CloudEvent
+// time attribute, zero when it has none), which stands for detected_at when
+// the data leaves it out. Any error wraps ErrInvalid and says what is wrong.
+func DecodeDetection(eventID, class string, eventTime time.Time, data []byte) (Detection, error) {
 	if err := checkID("event id", eventID); err != nil {
 		return Detection{}, err
 	}
@@ -123,9 +124,14 @@ func DecodeDetection(eventID, class string, data []byte) (Detection, error) {
 	if err != nil {
 		return Detection{}, err
 	}
-	at, err := checkTime("detected_at", in.DetectedAt)
-	if err != nil {
-		return Detection{}, err
+	at := eventTime.UTC()
+	switch {
+	case in.DetectedAt != nil:
+		if at, err = checkTime("detected_at", in.DetectedAt); err != nil {
+			return Detection{}, err
+		}
+	case eventTime.IsZero():
+		return Detection{}, invalid("detected_at is missing and the event has no time attribute to stand for it")
 	}
 	loc, err := checkLocation(in.Location)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 )
@@ -62,7 +63,7 @@ func TestDecodeDetectionAgreesWithSchema(t *testing.T) {
 		{"SQL in the label is just text", func(m map[string]any) { m["label"] = "knife'); DROP TABLE incidents; --" }, true},
 		{"missing image", func(m map[string]any) { delete(m, "image") }, false},
 		{"missing box", func(m map[string]any) { delete(m, "box") }, false},
-		{"missing detected_at", func(m map[string]any) { delete(m, "detected_at") }, false},
+		{"missing detected_at: the event's time stands for it", func(m map[string]any) { delete(m, "detected_at") }, true},
 		{"unknown class", func(m map[string]any) { m["class"] = "cat" }, false},
 		{"confidence above 1", func(m map[string]any) { m["confidence"] = 1.5 }, false},
 		{"negative box", func(m map[string]any) { m["box"] = map[string]any{"x": -1, "y": 0, "w": 1, "h": 1} }, false},
@@ -91,7 +92,7 @@ func TestDecodeDetectionAgreesWithSchema(t *testing.T) {
 			if schemaOK := s.Validate(doc) == nil; schemaOK != c.ok {
 				t.Fatalf("the contract schema says valid=%v, the case says %v", schemaOK, c.ok)
 			}
-			d, err := DecodeDetection("m-1.knife", "knife", raw)
+			d, err := DecodeDetection("m-1.knife", "knife", eventTime, raw)
 			if c.ok {
 				if err != nil {
 					t.Fatal(err)
@@ -111,23 +112,50 @@ func TestDecodeDetectionAgreesWithSchema(t *testing.T) {
 	}
 }
 
+// eventTime is the CloudEvent time of the detections decoded here.
+var eventTime = time.Date(2026, 11, 29, 10, 0, 5, 0, time.UTC)
+
+func TestDetectedAtFallsBackToTheEventTime(t *testing.T) {
+	m := validDetectionJSON()
+	raw, _ := json.Marshal(m)
+	d, err := DecodeDetection("id", "knife", eventTime, raw)
+	if err != nil || !d.DetectedAt.Equal(time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)) {
+		t.Fatalf("detected_at given: %v %v, want the data's time", d.DetectedAt, err)
+	}
+	delete(m, "detected_at")
+	raw, _ = json.Marshal(m)
+	local := eventTime.In(time.FixedZone("KST", 9*3600))
+	if d, err = DecodeDetection("id", "knife", local, raw); err != nil || !d.DetectedAt.Equal(eventTime) || d.DetectedAt.Location() != time.UTC {
+		t.Fatalf("detected_at absent: %v %v, want the event's time %v in UTC", d.DetectedAt, err, eventTime)
+	}
+	_, err = DecodeDetection("id", "knife", time.Time{}, raw)
+	if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "detected_at is missing") || !strings.Contains(err.Error(), "no time attribute") {
+		t.Fatalf("neither detected_at nor an event time: %v", err)
+	}
+	m["detected_at"] = "yesterday"
+	raw, _ = json.Marshal(m)
+	if _, err = DecodeDetection("id", "knife", eventTime, raw); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("a bad detected_at is not replaced by the event time: %v", err)
+	}
+}
+
 func TestDecodeDetectionRejectsNonJPEGAndMismatch(t *testing.T) {
 	m := validDetectionJSON()
 	m["image"] = base64.StdEncoding.EncodeToString([]byte("GIF89a not a jpeg"))
 	raw, _ := json.Marshal(m)
-	if _, err := DecodeDetection("id", "knife", raw); !errors.Is(err, ErrInvalid) {
+	if _, err := DecodeDetection("id", "knife", eventTime, raw); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("a GIF passed as JPEG: %v", err)
 	}
 	raw, _ = json.Marshal(validDetectionJSON())
-	if _, err := DecodeDetection("id", "fire", raw); !errors.Is(err, ErrInvalid) {
+	if _, err := DecodeDetection("id", "fire", eventTime, raw); !errors.Is(err, ErrInvalid) {
 		t.Fatal("a knife payload passed as fire")
 	}
 	for _, bad := range []string{"", "{nope", "[]", `{"camera":"a"} {"camera":"b"}`, "\xff\xfe"} {
-		if _, err := DecodeDetection("id", "knife", []byte(bad)); !errors.Is(err, ErrInvalid) {
+		if _, err := DecodeDetection("id", "knife", eventTime, []byte(bad)); !errors.Is(err, ErrInvalid) {
 			t.Errorf("%q: want ErrInvalid, got %v", bad, err)
 		}
 	}
-	if _, err := DecodeDetection("", "knife", raw); !errors.Is(err, ErrInvalid) {
+	if _, err := DecodeDetection("", "knife", eventTime, raw); !errors.Is(err, ErrInvalid) {
 		t.Error("an empty event id passed")
 	}
 }

@@ -51,7 +51,33 @@ type MapConfig struct {
 	// Lat, Lon and Zoom are the initial view.
 	Lat, Lon float64
 	Zoom     int
+	// Basemap is what lies under the incidents: BasemapTiles (TileURL over
+	// the built-in country outlines, which show when tiles cannot be
+	// loaded), BasemapOutline (the outlines only, nothing fetched from
+	// elsewhere) or BasemapImage (SitePlan stretched over SitePlanBounds).
+	Basemap string
+	// SitePlan is the site-plan image for BasemapImage.
+	SitePlan SitePlan
 }
+
+// Basemaps.
+const (
+	BasemapTiles   = "tiles"
+	BasemapOutline = "outline"
+	BasemapImage   = "image"
+)
+
+// SitePlan is an image of a site (a floor or site plan showing where its
+// cameras are) laid over the map between two corners.
+type SitePlan struct {
+	Image       []byte
+	ContentType string
+	// South, West, North and East bound the image in degrees.
+	South, West, North, East float64
+}
+
+// OutlinePath is where the built-in country outlines are served.
+const OutlinePath = "/static/vendor/world/countries-110m.geojson"
 
 // Server is the dashboard's HTTP handler.
 type Server struct {
@@ -85,7 +111,20 @@ func New(store Store, streams Streams, auth Auth, cfg MapConfig, logger *slog.Lo
 	s.mux.HandleFunc("GET /api/incidents", s.guard(s.list))
 	s.mux.HandleFunc("GET /api/incidents/{id}/snapshot.jpg", s.guard(s.snapshot))
 	s.mux.HandleFunc("GET /api/events", s.guard(s.events))
+	s.mux.HandleFunc("GET /site-plan", s.guard(s.sitePlan))
 	return s, nil
+}
+
+// sitePlan serves the configured site-plan image.
+func (s *Server) sitePlan(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.Basemap != BasemapImage || len(s.cfg.SitePlan.Image) == 0 {
+		http.Error(w, "no site plan is configured (BASEMAP=image with SITE_PLAN)", http.StatusNotFound)
+		return
+	}
+	w.Header().Set("Content-Type", s.cfg.SitePlan.ContentType)
+	w.Header().Set("Cache-Control", "private, max-age=300")
+	w.Header().Set("Content-Length", strconv.Itoa(len(s.cfg.SitePlan.Image)))
+	_, _ = w.Write(s.cfg.SitePlan.Image)
 }
 
 // ServeHTTP implements http.Handler.
@@ -145,9 +184,12 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 func (s *Server) page(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
+	deg := func(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
+	sp := s.cfg.SitePlan
 	if err := s.templates.ExecuteTemplate(w, "index.html", map[string]any{
-		"Cfg": s.cfg, "Lat": strconv.FormatFloat(s.cfg.Lat, 'f', -1, 64), "Lon": strconv.FormatFloat(s.cfg.Lon, 'f', -1, 64),
-		"Logout": s.auth.Token != "",
+		"Cfg": s.cfg, "Lat": deg(s.cfg.Lat), "Lon": deg(s.cfg.Lon), "Outline": OutlinePath,
+		"PlanBounds": strings.Join([]string{deg(sp.South), deg(sp.West), deg(sp.North), deg(sp.East)}, ","),
+		"Logout":     s.auth.Token != "",
 	}); err != nil {
 		s.logger.Error("dashboard: page", "err", err)
 	}

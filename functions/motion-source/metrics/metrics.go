@@ -168,13 +168,16 @@ func (c Camera) TracksDue(reason string) prometheus.Counter {
 	return c.tracksDue.WithLabelValues(reason)
 }
 
-// For returns the collectors of the camera with the given id.
+// For returns the collectors of the camera with the given id. Every series
+// of the camera exists from then on, at zero, so that the first event,
+// error or timing of each is an increase that rate() sees.
 func (s *Set) For(camera string) Camera {
 	l := prometheus.Labels{"camera": camera}
+	for _, st := range []string{StageDecode, StageGate, StageRegion, StageSend} {
+		s.stageSeconds.WithLabelValues(camera, st)
+	}
 	images := s.images.MustCurryWith(l)
 	due := s.tracksDue.MustCurryWith(l)
-	// Every series exists from the start, so that rate() sees the first
-	// occurrence.
 	for _, k := range []string{ImageCrop, ImageFrame} {
 		images.WithLabelValues(k)
 	}

@@ -124,24 +124,51 @@ func variableExpr(raw json.RawMessage) (string, bool) {
 	return "", false
 }
 
-// CheckQueries checks that every query parses and names only exported
-// series; each error names the query's place.
+// CheckQueries checks that every query parses, names only exported series
+// and reads through rate(), irate() or increase() only series that can show
+// their first increase; each error names the query's place.
 func CheckQueries(e Exported, queries []Query) []error {
 	var errs []error
 	for _, q := range queries {
-		names, err := MetricNames(q.Expr)
+		uses, err := MetricUses(q.Expr)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w in %q", q.Where, err, q.Expr))
 			continue
 		}
-		if len(names) == 0 {
+		if len(uses) == 0 {
 			errs = append(errs, fmt.Errorf("%s: selects no metric: %q", q.Where, q.Expr))
 		}
-		for _, n := range names {
-			if ok, why := e.Series(n); !ok {
-				errs = append(errs, fmt.Errorf("%s: metric %s %s", q.Where, n, why))
+		for _, u := range uses {
+			if ok, why := e.Series(u.Name); !ok {
+				errs = append(errs, fmt.Errorf("%s: metric %s %s", q.Where, u.Name, why))
+				continue
+			}
+			if err := e.firstIncrease(u); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", q.Where, err))
 			}
 		}
 	}
 	return errs
 }
+
+// firstIncrease fails a use that can never see the first occurrence of a
+// label value: rate(), irate() and increase() take the difference between
+// samples, so a series that first appears at 1 shows no increase. That is
+// every series of an edgewatch counter or histogram declared with labels,
+// unless the metric is declared exported from the start.
+func (e Exported) firstIncrease(u Use) error {
+	if !u.Counted {
+		return nil
+	}
+	family, s, ok := e.family(u.Name)
+	if !ok || !s.Labelled || s.AtStart || (s.Kind != Counter && s.Kind != Histogram) {
+		return nil
+	}
+	return fmt.Errorf("%s is a labelled %s whose series are not exported from the start (%s does not list it), "+
+		"so rate() and increase() never see the first occurrence of a label value: start its series at zero and list it, or query another metric",
+		family, s.Kind, StartSeriesFile)
+}
+
+// StartSeriesFile is where the metrics exported from the start are listed,
+// relative to the repository root.
+const StartSeriesFile = "config/monitoring/series-at-start.txt"

@@ -8,10 +8,12 @@
 package metrics
 
 import (
+	"errors"
 	"go/ast"
 	"go/parser"
 	"go/token"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -39,14 +41,78 @@ type Source struct {
 	Kind Kind
 	// From is a file path or a component name ("knative-serving queue-proxy").
 	From string
+	// Labelled is true for an edgewatch metric declared as a vector
+	// (prometheus.NewCounterVec and the like): its series appear per label
+	// value, each when the code first creates it.
+	Labelled bool
+	// AtStart is true when every series of a labelled metric is exported
+	// from the start (see ReadStartSeries).
+	AtStart bool
 }
 
-// Add records a name; a known kind wins over Unknown.
+// Add records a name; a known kind wins over Unknown, and a name once seen
+// declared as a vector stays labelled.
 func (e Exported) Add(name string, s Source) {
-	if old, ok := e[name]; ok && old.Kind != Unknown && s.Kind == Unknown {
+	old, ok := e[name]
+	if ok && old.Kind != Unknown && s.Kind == Unknown {
 		return
 	}
+	s.Labelled = s.Labelled || (ok && old.Labelled)
+	s.AtStart = s.AtStart || (ok && old.AtStart)
 	e[name] = s
+}
+
+// MarkAtStart records that every series of each named metric exists from
+// the start; it returns the names that nothing exports.
+func (e Exported) MarkAtStart(names []string) []string {
+	var unknown []string
+	for _, n := range names {
+		s, ok := e[n]
+		if !ok {
+			unknown = append(unknown, n)
+			continue
+		}
+		s.AtStart = true
+		e[n] = s
+	}
+	return unknown
+}
+
+// ReadStartSeries reads a list of metric family names, one a line, "#"
+// starting a comment. A missing file is an empty list.
+func ReadStartSeries(path string) ([]string, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, line := range strings.Split(string(data), "\n") {
+		line, _, _ = strings.Cut(line, "#")
+		if line = strings.TrimSpace(line); line != "" {
+			names = append(names, line)
+		}
+	}
+	return names, nil
+}
+
+// family returns the metric family a series name (as written in PromQL)
+// belongs to: the name itself, or a histogram's or summary's name without
+// _bucket, _sum or _count.
+func (e Exported) family(name string) (string, Source, bool) {
+	if s, ok := e[name]; ok {
+		return name, s, true
+	}
+	for _, suffix := range []string{"_bucket", "_sum", "_count"} {
+		if base, ok := strings.CutSuffix(name, suffix); ok {
+			if s, ok := e[base]; ok {
+				return base, s, true
+			}
+		}
+	}
+	return "", Source{}, false
 }
 
 // Names returns the family names, sorted.
@@ -94,12 +160,31 @@ var optsKinds = map[string]Kind{
 	"Opts": Unknown,
 }
 
+// vectorConstructors are client_golang's constructors of labelled metrics.
+var vectorConstructors = setOf("NewCounterVec", "NewGaugeVec", "NewHistogramVec", "NewSummaryVec")
+
+// collectorMetrics are the metrics of client_golang's standard collectors
+// (package collectors) that dashboards may query, by constructor.
+var collectorMetrics = map[string]map[string]Kind{
+	"NewProcessCollector": {
+		"process_cpu_seconds_total": Counter, "process_resident_memory_bytes": Gauge,
+		"process_virtual_memory_bytes": Gauge, "process_open_fds": Gauge, "process_max_fds": Gauge,
+		"process_start_time_seconds": Gauge,
+	},
+	"NewGoCollector": {
+		"go_goroutines": Gauge, "go_threads": Gauge, "go_memstats_heap_inuse_bytes": Gauge,
+		"go_memstats_alloc_bytes": Gauge, "go_gc_duration_seconds": Summary, "go_info": Gauge,
+	},
+}
+
 // nameLiteral is the shape of an edgewatch metric name.
 var nameLiteral = regexp.MustCompile(`^edgewatch_[a-z0-9_]+$`)
 
 // ScanGo adds every edgewatch metric declared in the non-test Go files under
 // dirs: Name fields of prometheus.{Counter,Gauge,Histogram,Summary}Opts with
-// their kind, and any other "edgewatch_..." string literal as Unknown.
+// their kind (labelled when passed to a New...Vec constructor), any other
+// "edgewatch_..." string literal as Unknown, and the main process_* and go_*
+// metrics where collectors.NewProcessCollector or NewGoCollector is called.
 // Missing directories are skipped.
 func ScanGo(e Exported, root string, dirs ...string) error {
 	for _, d := range dirs {
@@ -139,25 +224,27 @@ func scanFile(e Exported, path, rel string) error {
 	}
 	ast.Inspect(f, func(n ast.Node) bool {
 		switch x := n.(type) {
+		case *ast.CallExpr:
+			sel, ok := x.Fun.(*ast.SelectorExpr)
+			if !ok {
+				return true
+			}
+			if pkg, ok := sel.X.(*ast.Ident); ok && pkg.Name == "collectors" {
+				for name, kind := range collectorMetrics[sel.Sel.Name] {
+					e.Add(name, Source{Kind: kind, From: rel})
+				}
+			}
+			if !vectorConstructors[sel.Sel.Name] || len(x.Args) == 0 {
+				return true
+			}
+			if lit, ok := x.Args[0].(*ast.CompositeLit); ok {
+				if name, kind, ok := optsName(lit); ok {
+					e.Add(name, Source{Kind: kind, From: rel, Labelled: true})
+				}
+			}
 		case *ast.CompositeLit:
-			sel, ok := x.Type.(*ast.SelectorExpr)
-			if !ok {
-				return true
-			}
-			kind, ok := optsKinds[sel.Sel.Name]
-			if !ok {
-				return true
-			}
-			for _, elt := range x.Elts {
-				kv, ok := elt.(*ast.KeyValueExpr)
-				if !ok {
-					continue
-				}
-				if k, ok := kv.Key.(*ast.Ident); ok && k.Name == "Name" {
-					if s, ok := literal(kv.Value); ok && nameLiteral.MatchString(s) {
-						e.Add(s, Source{Kind: kind, From: rel})
-					}
-				}
+			if name, kind, ok := optsName(x); ok {
+				e.Add(name, Source{Kind: kind, From: rel})
 			}
 		case *ast.BasicLit:
 			if s, ok := literal(x); ok && nameLiteral.MatchString(s) {
@@ -167,6 +254,31 @@ func scanFile(e Exported, path, rel string) error {
 		return true
 	})
 	return nil
+}
+
+// optsName returns the edgewatch metric name and kind of a
+// prometheus.{Counter,Gauge,Histogram,Summary}Opts literal.
+func optsName(x *ast.CompositeLit) (string, Kind, bool) {
+	sel, ok := x.Type.(*ast.SelectorExpr)
+	if !ok {
+		return "", "", false
+	}
+	kind, ok := optsKinds[sel.Sel.Name]
+	if !ok {
+		return "", "", false
+	}
+	for _, elt := range x.Elts {
+		kv, ok := elt.(*ast.KeyValueExpr)
+		if !ok {
+			continue
+		}
+		if k, ok := kv.Key.(*ast.Ident); ok && k.Name == "Name" {
+			if s, ok := literal(kv.Value); ok && nameLiteral.MatchString(s) {
+				return s, kind, true
+			}
+		}
+	}
+	return "", "", false
 }
 
 func literal(x ast.Expr) (string, bool) {

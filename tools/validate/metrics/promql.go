@@ -40,14 +40,50 @@ func setOf(names ...string) map[string]bool {
 	return m
 }
 
+// counterFunctions are the functions whose answer for a series is the
+// increase between its samples: they see nothing of a series' first sample.
+var counterFunctions = setOf("rate", "irate", "increase")
+
+// Use is one metric a PromQL expression selects.
+type Use struct {
+	Name string
+	// Counted is true inside rate(), irate() or increase().
+	Counted bool
+}
+
 // MetricNames returns the metric names a PromQL expression selects, in order
 // of appearance. Grafana variables ($var, ${var}, [[var]], $__rate_interval)
 // are allowed where PromQL allows a duration or a label value. It fails on
 // unbalanced brackets, unterminated strings and unknown functions.
 func MetricNames(expr string) ([]string, error) {
+	uses, err := MetricUses(expr)
+	names := make([]string, 0, len(uses))
+	for _, u := range uses {
+		names = append(names, u.Name)
+	}
+	return names, err
+}
+
+// MetricUses is MetricNames, telling also which names are read through
+// rate(), irate() or increase().
+func MetricUses(expr string) ([]Use, error) {
 	s := expr
-	var names []string
+	var names []Use
 	depth := 0
+	// calls holds the open function calls with the depth of their "(".
+	type call struct {
+		name  string
+		depth int
+	}
+	var calls []call
+	counted := func() bool {
+		for _, c := range calls {
+			if counterFunctions[c.name] {
+				return true
+			}
+		}
+		return false
+	}
 	for i := 0; i < len(s); {
 		c := s[i]
 		switch {
@@ -81,6 +117,9 @@ func MetricNames(expr string) ([]string, error) {
 			depth++
 			i++
 		case c == ')':
+			if n := len(calls); n > 0 && calls[n-1].depth == depth {
+				calls = calls[:n-1]
+			}
 			depth--
 			if depth < 0 {
 				return nil, fmt.Errorf("unbalanced ')' at %d", i)
@@ -107,10 +146,11 @@ func MetricNames(expr string) ([]string, error) {
 				if !promqlFunctions[word] {
 					return nil, fmt.Errorf("unknown function %q", word)
 				}
+				calls = append(calls, call{name: word, depth: depth + 1})
 			case promqlFunctions[word] && next < len(s) && isIdentStart(s[next]):
 				// an aggregation followed by by/without
 			default:
-				names = append(names, word)
+				names = append(names, Use{Name: word, Counted: counted()})
 			}
 			i = j
 		default:

@@ -88,3 +88,50 @@ func TestParseDashboardStructure(t *testing.T) {
 		t.Errorf("broken JSON: got %v", errs)
 	}
 }
+
+func TestMetricUsesTellsCountedReads(t *testing.T) {
+	cases := []struct {
+		expr string
+		want []Use
+	}{
+		{`sum by (c) (rate(a_total{c=~"$c"}[$__rate_interval]))`, []Use{{"a_total", true}}},
+		{`sum(increase(a_total[1h])) by (c) / sum(b)`, []Use{{"a_total", true}, {"b", false}}},
+		{`histogram_quantile(0.95, sum by (le) (irate(h_bucket[5m]))) + max(g)`, []Use{{"h_bucket", true}, {"g", false}}},
+		{`(max_over_time(a_total[5m])) - ((rate(b_total[5m])) * c)`, []Use{{"a_total", false}, {"b_total", true}, {"c", false}}},
+		{`rate(a_total[5m]) or delta(g[5m])`, []Use{{"a_total", true}, {"g", false}}},
+	}
+	for _, tc := range cases {
+		got, err := MetricUses(tc.expr)
+		if err != nil {
+			t.Errorf("MetricUses(%q): %v", tc.expr, err)
+			continue
+		}
+		if !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("MetricUses(%q) = %v, want %v", tc.expr, got, tc.want)
+		}
+	}
+}
+
+func TestFirstIncrease(t *testing.T) {
+	e := Exported{
+		"edgewatch_x_labelled_total": {Kind: Counter, Labelled: true},
+		"edgewatch_x_started_total":  {Kind: Counter, Labelled: true, AtStart: true},
+		"edgewatch_x_plain_total":    {Kind: Counter},
+		"edgewatch_x_seconds":        {Kind: Histogram, Labelled: true},
+		"edgewatch_x_info":           {Kind: Gauge, Labelled: true},
+	}
+	for expr, fails := range map[string]bool{
+		`sum by (l) (rate(edgewatch_x_labelled_total[5m]))`:                           true,
+		`increase(edgewatch_x_labelled_total[1h])`:                                    true,
+		`edgewatch_x_labelled_total`:                                                  false,
+		`rate(edgewatch_x_started_total[5m])`:                                         false,
+		`rate(edgewatch_x_plain_total[5m])`:                                           false,
+		`histogram_quantile(0.9, sum by (le) (rate(edgewatch_x_seconds_bucket[5m])))`: true,
+		`max by (l) (edgewatch_x_info)`:                                               false,
+	} {
+		errs := CheckQueries(e, []Query{{Where: "q", Expr: expr}})
+		if got := len(errs) > 0; got != fails {
+			t.Errorf("%s: errors %v, want failing %v", expr, errs, fails)
+		}
+	}
+}

@@ -4,8 +4,43 @@
   "use strict";
   const cfg = document.body.dataset;
   const map = L.map("map").setView([parseFloat(cfg.lat) || 0, parseFloat(cfg.lon) || 0], parseInt(cfg.zoom, 10) || 2);
-  if (cfg.tiles) {
-    L.tileLayer(cfg.tiles, { maxZoom: 19, attribution: cfg.tileAttribution || "" }).addTo(map);
+  const mapNote = document.getElementById("map-note");
+
+  function note(text) {
+    mapNote.textContent = text;
+    mapNote.hidden = false;
+  }
+
+  // outline draws the country outlines shipped with the dashboard, under
+  // everything else: the map is never a grey void, even without internet.
+  function outline() {
+    document.getElementById("map").classList.add("offline-basemap");
+    fetch(cfg.outline, { credentials: "same-origin" })
+      .then((r) => (r.ok ? r.json() : Promise.reject(new Error("status " + r.status))))
+      .then((world) => {
+        L.geoJSON(world, { interactive: false, className: "basemap-outline",
+          attribution: "Natural Earth" }).addTo(map).bringToBack();
+      })
+      .catch((err) => note("The built-in map outlines could not be loaded (" + err.message + ")."));
+  }
+
+  if (cfg.basemap === "image") {
+    const b = cfg.planBounds.split(",").map(parseFloat);
+    const bounds = L.latLngBounds([b[0], b[1]], [b[2], b[3]]);
+    L.imageOverlay("/site-plan", bounds, { className: "site-plan", alt: "site plan" })
+      .on("error", () => note("The site plan image could not be loaded."))
+      .addTo(map);
+    map.fitBounds(bounds, { animate: false });
+  } else {
+    outline();
+    if (cfg.basemap !== "outline" && cfg.tiles) {
+      let host = cfg.tiles;
+      try { host = new URL(cfg.tiles.replace(/[{}]/g, "")).host; } catch (err) { /* keep the template */ }
+      const tiles = L.tileLayer(cfg.tiles, { maxZoom: 19, attribution: cfg.tileAttribution || "" }).addTo(map);
+      tiles.once("tileerror", () => note("Map tiles from " + host + " cannot be loaded (no internet on this network?): " +
+        "the map shows the built-in country outlines instead. Set TILE_URL to a tile server this network reaches, " +
+        "or BASEMAP=outline or BASEMAP=image for a site plan."));
+    }
   }
   const classes = ["fire", "gun", "knife", "accident"];
   const icons = {};
