@@ -24,6 +24,8 @@ type brokerOptions struct {
 	uid         string
 	triggersDir string
 	services    map[string]string
+	// stopTimeout bounds the deliveries in flight once the broker stops.
+	stopTimeout time.Duration
 }
 
 // localBroker is a running broker and its ingress server.
@@ -35,8 +37,10 @@ type localBroker struct {
 }
 
 // startBroker loads the Trigger manifests, starts the broker's dispatchers
-// and serves its ingress; it returns once RabbitMQ topology is declared.
-func startBroker(ctx context.Context, log *slog.Logger, reg prometheus.Registerer, o brokerOptions) (*localBroker, error) {
+// under runCtx and serves its ingress; it returns once RabbitMQ topology is
+// declared. When ctx ends first it returns the broker, not ready, with
+// ctx's error: stop it as a ready one.
+func startBroker(ctx, runCtx context.Context, log *slog.Logger, reg prometheus.Registerer, o brokerOptions) (*localBroker, error) {
 	ts, err := triggers.LoadDir(o.triggersDir)
 	if err != nil {
 		return nil, err
@@ -47,15 +51,16 @@ func startBroker(ctx context.Context, log *slog.Logger, reg prometheus.Registere
 	}
 	ingressURL := "http://" + ln.Addr().String() + "/"
 	b, err := broker.New(broker.Config{
-		AMQPURL:    o.amqpURL,
-		Namespace:  "edgewatch",
-		Name:       "default",
-		UID:        o.uid,
-		IngressURL: ingressURL,
-		Triggers:   ts,
-		Resolver:   triggers.NewStaticResolver(o.services),
-		Logger:     log.With("component", "broker"),
-		Registerer: reg,
+		AMQPURL:     o.amqpURL,
+		Namespace:   "edgewatch",
+		Name:        "default",
+		UID:         o.uid,
+		IngressURL:  ingressURL,
+		Triggers:    ts,
+		Resolver:    triggers.NewStaticResolver(o.services),
+		Logger:      log.With("component", "broker"),
+		Registerer:  reg,
+		StopTimeout: o.stopTimeout,
 	})
 	if err != nil {
 		ln.Close()
@@ -63,12 +68,17 @@ func startBroker(ctx context.Context, log *slog.Logger, reg prometheus.Registere
 	}
 	lb := &localBroker{b: b, url: ingressURL, done: make(chan error, 1),
 		srv: &http.Server{Handler: b.Ingress(), ReadHeaderTimeout: 10 * time.Second}}
-	go func() { lb.done <- b.Run(ctx) }()
+	go func() { lb.done <- b.Run(runCtx) }()
 	go func() { _ = lb.srv.Serve(ln) }()
 	select {
 	case <-b.Ready():
+	case <-ctx.Done():
+		return lb, ctx.Err()
 	case err := <-lb.done:
 		lb.srv.Close()
+		if err == nil {
+			err = errors.New("stopped before it was ready")
+		}
 		return nil, fmt.Errorf("broker: %w", err)
 	case <-time.After(60 * time.Second):
 		lb.srv.Close()
@@ -81,6 +91,22 @@ func startBroker(ctx context.Context, log *slog.Logger, reg prometheus.Registere
 	log.Info("broker ready", "ingress", ingressURL, "exchange", b.ExchangeName(), "triggers", strings.Join(names, ","))
 	return lb, nil
 }
+
+// drain waits, until ctx ends, for the broker's dispatchers to finish the
+// deliveries they hold; their context must be done. The ingress should be
+// closed first (CloseIngress) so that no new event arrives meanwhile.
+func (lb *localBroker) drain(ctx context.Context) error {
+	select {
+	case err := <-lb.done:
+		lb.done <- err // for close
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// close stops serving the ingress.
+func (lb *localBroker) close() error { return lb.srv.Close() }
 
 // stop waits for the broker's dispatchers (their context must be done) and
 // closes the ingress.
@@ -114,10 +140,11 @@ func runBroker(ctx context.Context, log *slog.Logger, args []string) error {
 		return err
 	}
 	reg := newRegistry()
-	lb, err := startBroker(ctx, log, reg, o)
-	if err != nil {
+	lb, err := startBroker(ctx, ctx, log, reg, o)
+	if lb == nil {
 		return err
 	}
 	<-ctx.Done()
+	lb.b.CloseIngress()
 	return lb.stop()
 }

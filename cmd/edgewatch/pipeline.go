@@ -108,8 +108,8 @@ func planPipeline(ctx context.Context, log *slog.Logger, o upOptions, state stri
 		if err != nil {
 			return nil, err
 		}
-		p.services = append(p.services, service{name: "motion-source", port: port(offsetMotion),
-			env: append(camEnv, "K_SINK="+brokerURL)})
+		p.services = append(p.services, service{name: "motion-source", port: port(offsetMotion), source: true,
+			env: append(camEnv, "K_SINK="+brokerURL, "STOP_TIMEOUT="+sourceStopBound(o.stopTimeout).String())})
 	}
 	for i := range p.services {
 		p.services[i].metricsPort = o.metricsPort + 1 + i
