@@ -26,6 +26,10 @@ type signals struct {
 func notifySignals(log *slog.Logger) *signals {
 	ch := make(chan os.Signal, 2)
 	signal.Notify(ch, stopSignals...)
+	// A pipe on stdout whose reader died with the terminal (`edgewatch up |
+	// tee log`) must not end the runner halfway through its stop: writes
+	// then fail with EPIPE instead of raising SIGPIPE.
+	signal.Ignore(syscall.SIGPIPE)
 	stop, cancelStop := context.WithCancelCause(context.Background())
 	force, cancelForce := context.WithCancelCause(context.Background())
 	done := make(chan struct{})
