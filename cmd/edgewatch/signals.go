@@ -27,9 +27,10 @@ func notifySignals(log *slog.Logger) *signals {
 	ch := make(chan os.Signal, 2)
 	signal.Notify(ch, stopSignals...)
 	// A pipe on stdout whose reader died with the terminal (`edgewatch up |
-	// tee log`) must not end the runner halfway through its stop: writes
-	// then fail with EPIPE instead of raising SIGPIPE.
-	signal.Ignore(syscall.SIGPIPE)
+	// tee log`) must not end the runner halfway through its stop: with
+	// SIGPIPE caught, such writes fail with EPIPE. (Caught rather than
+	// ignored, so that the functions do not inherit an ignored SIGPIPE.)
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
 	stop, cancelStop := context.WithCancelCause(context.Background())
 	force, cancelForce := context.WithCancelCause(context.Background())
 	done := make(chan struct{})
