@@ -128,17 +128,18 @@ func upPorts(o upOptions) []int {
 	return ports
 }
 
-// start prepares the pipeline, starts the broker, then the functions that
-// answer events and last the sources, each ready before the next. It
-// returns ctx's error as soon as ctx ends; what it started is then recorded
-// for stop.
+// start prepares the pipeline and starts it in dependency order: the
+// functions that answer events, each ready before the next, then the broker
+// (whose dispatchers deliver at once what an earlier run left queued), then
+// the sources, which send to the broker. It returns ctx's error as soon as
+// ctx ends; what it started is then recorded for stop.
 func (r *runner) start(ctx context.Context) error {
 	plan, err := planPipeline(ctx, r.log, r.o, r.state)
 	if err != nil {
 		return err
 	}
 	r.plan = plan
-	if err := ctx.Err(); err != nil {
+	if err := r.startServices(ctx, false); err != nil {
 		return err
 	}
 	brokerCtx, stopBroker := context.WithCancel(context.Background())
@@ -154,21 +155,27 @@ func (r *runner) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	for _, sources := range []bool{false, true} {
-		for _, s := range plan.services {
-			if s.source != sources {
-				continue
-			}
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			if err := r.startService(ctx, s); err != nil {
-				return err
-			}
-		}
+	if err := r.startServices(ctx, true); err != nil {
+		return err
 	}
 	r.metrics, err = serveMetrics(fmt.Sprintf("%s:%d", r.o.host, r.o.metricsPort), r.reg)
 	return err
+}
+
+// startServices starts the sources or the other functions of the plan.
+func (r *runner) startServices(ctx context.Context, sources bool) error {
+	for _, s := range r.plan.services {
+		if s.source != sources {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := r.startService(ctx, s); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // startService starts one function and waits until it is ready; an
