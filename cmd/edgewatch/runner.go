@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -37,12 +38,17 @@ type runner struct {
 	sources    []unit             // functions that send events of their own
 	functions  []unit             // functions that answer events
 	metrics    *http.Server
+
+	mu     sync.Mutex
+	killed []string // what the stop had to kill, "name (pid N)"
 }
 
 // unit is one started function and how to stop it by a deadline.
 type unit struct {
 	name string
 	stop func(ctx context.Context) error
+	// pid is the function's process id, 0 while it does not run.
+	pid func() int
 }
 
 func newRunner(log *slog.Logger, o upOptions, exe, state string, out io.Writer) *runner {
@@ -192,7 +198,7 @@ func (r *runner) startService(ctx context.Context, s service) error {
 	if err := p.Start(ctx); err != nil {
 		return err
 	}
-	u := unit{name: s.name, stop: p.StopContext}
+	u := unit{name: s.name, stop: p.StopContext, pid: p.PID}
 	if s.source {
 		r.sources = append(r.sources, u)
 	} else {
@@ -233,5 +239,5 @@ func (r *runner) activate(s service, p *supervisor.Process) (unit, error) {
 		_ = srv.Close()
 		cancel()
 		return p.StopContext(ctx)
-	}}, nil
+	}, pid: p.PID}, nil
 }

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/edgewatch/edgewatch/internal/supervisor"
 )
 
 // A stop runs in stages, each bounded by a share of -stop-timeout; the
@@ -48,7 +50,7 @@ func (r *runner) stop(force context.Context) error {
 	defer cancel()
 	r.group.Close()
 
-	r.stage(ctx, "sources", names(r.sources), time.Duration(float64(total)*sourcesShare), stopUnits(r.sources))
+	r.stage(ctx, "sources", names(r.sources), time.Duration(float64(total)*sourcesShare), r.stopUnits(r.sources))
 	if r.broker != nil {
 		r.stage(ctx, "broker dispatchers", []string{"deliveries in flight"}, time.Duration(float64(total)*dispatchShare),
 			func(ctx context.Context) error {
@@ -57,7 +59,7 @@ func (r *runner) stop(force context.Context) error {
 				return r.broker.drain(ctx)
 			})
 	}
-	r.stage(ctx, "functions", names(r.functions), 0, stopUnits(r.functions))
+	r.stage(ctx, "functions", names(r.functions), 0, r.stopUnits(r.functions))
 
 	r.stopBroker()
 	if r.broker != nil {
@@ -74,7 +76,9 @@ func (r *runner) stop(force context.Context) error {
 			r.log.Error("teardown", "err", err)
 		}
 	}
-	killed := r.group.Kill()
+	r.mu.Lock()
+	killed := append(r.killed, r.group.Kill()...)
+	r.mu.Unlock()
 	if ctx.Err() != nil {
 		cause := context.Cause(ctx)
 		r.log.Warn("stop cut short; killed what was left", "cause", cause, "killed", strings.Join(killed, ", "), "took", since(began))
@@ -108,15 +112,23 @@ func (r *runner) stage(ctx context.Context, name string, waitFor []string, bound
 	r.log.Info("stop: stage done", "stage", name, "took", since(began))
 }
 
-// stopUnits stops units in parallel.
-func stopUnits(units []unit) func(context.Context) error {
+// stopUnits stops units in parallel and records those it had to kill.
+func (r *runner) stopUnits(units []unit) func(context.Context) error {
 	return func(ctx context.Context) error {
 		errs := make([]error, len(units))
 		var wg sync.WaitGroup
 		for i, u := range units {
 			wg.Go(func() {
-				if err := u.stop(ctx); err != nil {
-					errs[i] = fmt.Errorf("%s: %w", u.name, err)
+				pid := u.pid()
+				err := u.stop(ctx)
+				if err == nil {
+					return
+				}
+				errs[i] = fmt.Errorf("%s: %w", u.name, err)
+				if errors.Is(err, supervisor.ErrKilled) {
+					r.mu.Lock()
+					r.killed = append(r.killed, fmt.Sprintf("%s (pid %d)", u.name, pid))
+					r.mu.Unlock()
 				}
 			})
 		}

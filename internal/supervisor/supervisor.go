@@ -259,6 +259,16 @@ func (p *Process) StopContext(ctx context.Context) error {
 	}
 }
 
+// PID returns the process id of the latest start, 0 before the first.
+func (p *Process) PID() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cmd == nil || p.cmd.Process == nil {
+		return 0
+	}
+	return p.cmd.Process.Pid
+}
+
 // Running reports whether the process is currently running.
 func (p *Process) Running() bool {
 	p.mu.Lock()
