@@ -26,6 +26,7 @@ import (
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/lib/pq"
+	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/edgewatch/edgewatch/functions/motion-source/samplevideo"
 	"github.com/edgewatch/edgewatch/internal/contract"
@@ -203,15 +204,40 @@ func runsOneOf(cmdline []byte, programs []string) bool {
 	return false
 }
 
-// deleteQueues removes the RabbitMQ queues a test's broker UID left behind.
+// deleteQueues removes the RabbitMQ queues and exchanges a test's broker
+// UID left behind.
 func deleteQueues(t testing.TB, uid string) {
-	out, err := exec.Command("rabbitmqctl", "-q", "list_queues", "--no-table-headers", "name").Output()
+	conn, err := amqp.Dial("amqp://guest:guest@127.0.0.1:5672/")
 	if err != nil {
+		t.Logf("cleanup: %v", err)
 		return
 	}
-	for _, q := range strings.Fields(string(out)) {
-		if strings.HasSuffix(q, "."+uid) {
-			_ = exec.Command("rabbitmqctl", "-q", "delete_queue", q).Run()
+	defer conn.Close()
+	ch, err := conn.Channel()
+	if err != nil {
+		t.Logf("cleanup: %v", err)
+		return
+	}
+	defer ch.Close()
+	for _, kind := range []string{"list_queues", "list_exchanges"} {
+		out, err := exec.Command("rabbitmqctl", "-q", kind, "--no-table-headers", "name").Output()
+		if err != nil {
+			t.Logf("cleanup: rabbitmqctl %s: %v", kind, err)
+			continue
+		}
+		for _, name := range strings.Fields(string(out)) {
+			if !strings.HasSuffix(name, "."+uid) {
+				continue
+			}
+			if kind == "list_queues" {
+				_, err = ch.QueueDelete(name, false, false, false)
+			} else {
+				err = ch.ExchangeDelete(name, false, false)
+			}
+			if err != nil {
+				t.Logf("cleanup: delete %s: %v", name, err)
+				return // the channel is closed after an error
+			}
 		}
 	}
 }
