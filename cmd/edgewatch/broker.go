@@ -26,14 +26,24 @@ type brokerOptions struct {
 	services    map[string]string
 	// stopTimeout bounds the deliveries in flight once the broker stops.
 	stopTimeout time.Duration
+	// internal, when set, serves the ingress for the pipeline's own
+	// functions, which stays open while the broker stops.
+	internal net.Listener
 }
 
-// localBroker is a running broker and its ingress server.
+// localBroker is a running broker and its ingress servers.
 type localBroker struct {
-	b    *broker.Broker
-	srv  *http.Server
-	url  string
-	done chan error
+	b        *broker.Broker
+	srv      *http.Server
+	internal *http.Server // nil without brokerOptions.internal
+	url      string
+	done     chan error
+}
+
+// ingressServer serves an ingress handler; the handler limits the body.
+func ingressServer(h http.Handler) *http.Server {
+	return &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute,
+		WriteTimeout: time.Minute, IdleTimeout: 2 * time.Minute}
 }
 
 // startBroker loads the Trigger manifests, starts the broker's dispatchers
@@ -43,10 +53,12 @@ type localBroker struct {
 func startBroker(ctx, runCtx context.Context, log *slog.Logger, reg prometheus.Registerer, o brokerOptions) (*localBroker, error) {
 	ts, err := triggers.LoadDir(o.triggersDir)
 	if err != nil {
+		closeListener(o.internal)
 		return nil, err
 	}
 	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {
+		closeListener(o.internal)
 		return nil, fmt.Errorf("broker ingress: %w", err)
 	}
 	ingressURL := "http://" + ln.Addr().String() + "/"
@@ -64,24 +76,28 @@ func startBroker(ctx, runCtx context.Context, log *slog.Logger, reg prometheus.R
 	})
 	if err != nil {
 		ln.Close()
+		closeListener(o.internal)
 		return nil, err
 	}
-	lb := &localBroker{b: b, url: ingressURL, done: make(chan error, 1),
-		srv: &http.Server{Handler: b.Ingress(), ReadHeaderTimeout: 10 * time.Second}}
+	lb := &localBroker{b: b, url: ingressURL, done: make(chan error, 1), srv: ingressServer(b.Ingress())}
 	go func() { lb.done <- b.Run(runCtx) }()
 	go func() { _ = lb.srv.Serve(ln) }()
+	if o.internal != nil {
+		lb.internal = ingressServer(b.InternalIngress())
+		go func() { _ = lb.internal.Serve(o.internal) }()
+	}
 	select {
 	case <-b.Ready():
 	case <-ctx.Done():
 		return lb, ctx.Err()
 	case err := <-lb.done:
-		lb.srv.Close()
+		_ = lb.close()
 		if err == nil {
 			err = errors.New("stopped before it was ready")
 		}
 		return nil, fmt.Errorf("broker: %w", err)
 	case <-time.After(60 * time.Second):
-		lb.srv.Close()
+		_ = lb.close()
 		return nil, errors.New("broker: RabbitMQ topology not declared within 60 s (is RabbitMQ running? make deps)")
 	}
 	names := make([]string, 0, len(ts))
@@ -105,8 +121,20 @@ func (lb *localBroker) drain(ctx context.Context) error {
 	}
 }
 
-// close stops serving the ingress.
-func (lb *localBroker) close() error { return lb.srv.Close() }
+// close stops serving the ingresses.
+func (lb *localBroker) close() error {
+	err := lb.srv.Close()
+	if lb.internal != nil {
+		err = errors.Join(err, lb.internal.Close())
+	}
+	return err
+}
+
+func closeListener(ln net.Listener) {
+	if ln != nil {
+		_ = ln.Close()
+	}
+}
 
 // stop waits for the broker's dispatchers (their context must be done) and
 // closes the ingress.

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -33,6 +34,7 @@ type runner struct {
 	coldStart  *prometheus.HistogramVec
 
 	plan       *pipeline
+	sink       net.Listener // the internal ingress, the functions' K_SINK
 	broker     *localBroker
 	stopBroker context.CancelFunc // ends the broker's Run
 	sources    []unit             // functions that send events of their own
@@ -145,6 +147,11 @@ func (r *runner) start(ctx context.Context) error {
 		return err
 	}
 	r.plan = plan
+	// The functions send to an ingress of their own, which stays open while
+	// the broker stops so that their work in flight can finish.
+	if r.sink, err = net.Listen("tcp", r.o.host+":0"); err != nil {
+		return fmt.Errorf("internal broker ingress: %w", err)
+	}
 	if err := r.startServices(ctx, false); err != nil {
 		return err
 	}
@@ -157,6 +164,7 @@ func (r *runner) start(ctx context.Context) error {
 		triggersDir: r.o.triggersDir,
 		services:    plan.serviceURLs(r.o.host),
 		stopTimeout: dispatchBound(r.o.stopTimeout),
+		internal:    r.sink,
 	})
 	if err != nil {
 		return err
@@ -187,6 +195,9 @@ func (r *runner) startServices(ctx context.Context, sources bool) error {
 // startService starts one function and waits until it is ready; an
 // activated one gets an activator on its public port instead.
 func (r *runner) startService(ctx context.Context, s service) error {
+	if !s.source {
+		s.env = withSink(s.env, "http://"+r.sink.Addr().String()+"/")
+	}
 	p := supervisor.New(processSpec(r.exe, s, r.o.host, r.state, r.group), r.log, r.out)
 	if s.activated {
 		u, err := r.activate(s, p)
@@ -240,4 +251,16 @@ func (r *runner) activate(s service, p *supervisor.Process) (unit, error) {
 		cancel()
 		return p.StopContext(ctx)
 	}, pid: p.PID}, nil
+}
+
+// withSink returns env with K_SINK, when set, pointing at sink.
+func withSink(env []string, sink string) []string {
+	out := make([]string, len(env))
+	for i, kv := range env {
+		if strings.HasPrefix(kv, "K_SINK=") {
+			kv = "K_SINK=" + sink
+		}
+		out[i] = kv
+	}
+	return out
 }

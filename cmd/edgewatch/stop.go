@@ -64,6 +64,8 @@ func (r *runner) stop(force context.Context) error {
 	r.stopBroker()
 	if r.broker != nil {
 		_ = r.broker.close()
+	} else {
+		closeListener(r.sink)
 	}
 	if r.metrics != nil {
 		_ = r.metrics.Close()

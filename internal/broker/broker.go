@@ -376,6 +376,13 @@ func (b *Broker) dispatchersFor(t triggers.Trigger) ([]*dispatcher, error) {
 // Before Run has connected it answers 503.
 func (b *Broker) Ingress() http.Handler { return b.ingress }
 
+// InternalIngress returns a second handler of the same ingress for the
+// pipeline's own functions (a function that sends its results to K_SINK,
+// as detect does): it keeps taking events after CloseIngress, so that the
+// deliveries in flight can finish. Serve it where only those functions
+// reach it.
+func (b *Broker) InternalIngress() http.Handler { return internalIngress{b.ingress} }
+
 // CloseIngress makes the ingress refuse new events with 503 and
 // Retry-After, the first step of a stop: replies of deliveries still in
 // flight are taken until Run returns. It cannot be undone.

@@ -52,8 +52,9 @@ const DefaultMaxBodyBytes = 10 << 20
 //
 // Once closed (the broker is stopping) it answers 503 with Retry-After to
 // every event except the replies its own dispatchers forward, which carry
-// replyToken in the headerReplyToken header: in-flight deliveries still end
-// with their replies published.
+// replyToken in the headerReplyToken header, and the events of the
+// internal ingress: in-flight deliveries still end with what they send
+// published.
 type ingress struct {
 	exchange   string
 	maxBody    int64
@@ -76,7 +77,18 @@ func (in *ingress) isOwnReply(r *http.Request) bool {
 }
 
 // ServeHTTP implements http.Handler.
-func (in *ingress) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (in *ingress) ServeHTTP(w http.ResponseWriter, r *http.Request) { in.serve(w, r, false) }
+
+// internalIngress is the ingress as the pipeline's own functions reach it:
+// it keeps taking events after CloseIngress.
+type internalIngress struct{ in *ingress }
+
+func (i internalIngress) ServeHTTP(w http.ResponseWriter, r *http.Request) { i.in.serve(w, r, true) }
+
+// serve handles one request; internal requests come from the pipeline's
+// own functions, whose work in flight may still send events while the
+// broker stops.
+func (in *ingress) serve(w http.ResponseWriter, r *http.Request, internal bool) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		in.reject(w, http.StatusMethodNotAllowed, "method", "only POST is allowed")
@@ -90,7 +102,7 @@ func (in *ingress) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		in.reject(w, http.StatusNotFound, "path", "events are accepted on / only")
 		return
 	}
-	if in.closed.Load() && !in.isOwnReply(r) {
+	if in.closed.Load() && !internal && !in.isOwnReply(r) {
 		w.Header().Set("Retry-After", "1")
 		in.reject(w, http.StatusServiceUnavailable, "stopping", "the broker is stopping and takes no new events")
 		return

@@ -3,6 +3,7 @@ package broker
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
 	"os/exec"
 	"strings"
 	"sync"
@@ -160,15 +161,22 @@ func TestClosedIngressRefusesNewEventsButTakesRepliesInFlight(t *testing.T) {
 	if v := testutil.ToFloat64(b.m.ingressRejected.WithLabelValues("stopping")); v != 1 {
 		t.Errorf("rejected{reason=stopping} = %v, want 1", v)
 	}
+	// The pipeline's own functions still send what their work in flight produces.
+	internal := httptest.NewServer(b.InternalIngress())
+	defer internal.Close()
+	if code, body := postBinary(t, internal.URL+"/", newEvent("own.fire", typeFire, nil, []byte(`{}`), "application/json")); code != http.StatusAccepted {
+		t.Fatalf("event on the internal ingress after CloseIngress: %d %q, want 202", code, body)
+	}
 
 	close(release)
-	eventually(t, 10*time.Second, "the reply of the delivery in flight at alert", func() bool {
+	eventually(t, 10*time.Second, "the reply of the delivery in flight and the internal event at alert", func() bool {
+		seen := 0
 		for _, r := range alert.requests("/t/detection-fire-alert") {
-			if r.Event != nil && r.Event.ID() == "m-1.fire" {
-				return true
+			if r.Event != nil && (r.Event.ID() == "m-1.fire" || r.Event.ID() == "own.fire") {
+				seen++
 			}
 		}
-		return false
+		return seen == 2
 	})
 	for _, r := range alert.requests("") {
 		if r.Event != nil && r.Event.ID() == "late.fire" {

@@ -415,6 +415,10 @@ func TestStopOnEverySignalAtAnyMoment(t *testing.T) {
 				if u.err != nil || !strings.Contains(u.log.String(), "msg=stopped") {
 					t.Fatalf("%s: the runner did not stop cleanly (%v):\n%s", what, u.err, u.log.tail(40))
 				}
+				// Work in flight finishes: detect's results still reach the broker.
+				if strings.Contains(u.log.String(), "detection event not delivered") {
+					t.Fatalf("%s: detect could not send its results while the broker stopped:\n%s", what, u.log.tail(40))
+				}
 			}
 			rig.portsFree(what)
 			t.Logf("%s: everything gone %v after the signal", what, took.Round(time.Millisecond))
