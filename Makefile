@@ -22,6 +22,8 @@ GOCV_MODULES := github.com/edgewatch/edgewatch/functions/detect/... github.com/e
 TEST_FLAGS ?= -count=1 -timeout 20m
 BENCH ?= .
 BENCHTIME ?= 1s
+# Extra flags of `edgewatch up` for make run, e.g. UP_FLAGS='-broker-port 18080'.
+UP_FLAGS ?=
 
 .PHONY: help
 help: ## List the targets.
@@ -37,7 +39,7 @@ build: ## Build the edgewatch runner into bin/.
 
 .PHONY: run
 run: deps build ## Set up and run the whole pipeline on this machine (Ctrl-C stops it).
-	./bin/edgewatch up
+	./bin/edgewatch up -exit-with-parent $(UP_FLAGS)
 
 .PHONY: test
 test: deps ## Set up and run every test of every module against the local RabbitMQ and PostgreSQL.

@@ -24,54 +24,80 @@ type brokerOptions struct {
 	uid         string
 	triggersDir string
 	services    map[string]string
+	// stopTimeout bounds the deliveries in flight once the broker stops.
+	stopTimeout time.Duration
+	// internal, when set, serves the ingress for the pipeline's own
+	// functions, which stays open while the broker stops.
+	internal net.Listener
 }
 
-// localBroker is a running broker and its ingress server.
+// localBroker is a running broker and its ingress servers.
 type localBroker struct {
-	b    *broker.Broker
-	srv  *http.Server
-	url  string
-	done chan error
+	b        *broker.Broker
+	srv      *http.Server
+	internal *http.Server // nil without brokerOptions.internal
+	url      string
+	done     chan error
+}
+
+// ingressServer serves an ingress handler; the handler limits the body.
+func ingressServer(h http.Handler) *http.Server {
+	return &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute,
+		WriteTimeout: time.Minute, IdleTimeout: 2 * time.Minute}
 }
 
 // startBroker loads the Trigger manifests, starts the broker's dispatchers
-// and serves its ingress; it returns once RabbitMQ topology is declared.
-func startBroker(ctx context.Context, log *slog.Logger, reg prometheus.Registerer, o brokerOptions) (*localBroker, error) {
+// under runCtx and serves its ingress; it returns once RabbitMQ topology is
+// declared. When ctx ends first it returns the broker, not ready, with
+// ctx's error: stop it as a ready one.
+func startBroker(ctx, runCtx context.Context, log *slog.Logger, reg prometheus.Registerer, o brokerOptions) (*localBroker, error) {
 	ts, err := triggers.LoadDir(o.triggersDir)
 	if err != nil {
+		closeListener(o.internal)
 		return nil, err
 	}
 	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {
+		closeListener(o.internal)
 		return nil, fmt.Errorf("broker ingress: %w", err)
 	}
 	ingressURL := "http://" + ln.Addr().String() + "/"
 	b, err := broker.New(broker.Config{
-		AMQPURL:    o.amqpURL,
-		Namespace:  "edgewatch",
-		Name:       "default",
-		UID:        o.uid,
-		IngressURL: ingressURL,
-		Triggers:   ts,
-		Resolver:   triggers.NewStaticResolver(o.services),
-		Logger:     log.With("component", "broker"),
-		Registerer: reg,
+		AMQPURL:     o.amqpURL,
+		Namespace:   "edgewatch",
+		Name:        "default",
+		UID:         o.uid,
+		IngressURL:  ingressURL,
+		Triggers:    ts,
+		Resolver:    triggers.NewStaticResolver(o.services),
+		Logger:      log.With("component", "broker"),
+		Registerer:  reg,
+		StopTimeout: o.stopTimeout,
 	})
 	if err != nil {
 		ln.Close()
+		closeListener(o.internal)
 		return nil, err
 	}
-	lb := &localBroker{b: b, url: ingressURL, done: make(chan error, 1),
-		srv: &http.Server{Handler: b.Ingress(), ReadHeaderTimeout: 10 * time.Second}}
-	go func() { lb.done <- b.Run(ctx) }()
+	lb := &localBroker{b: b, url: ingressURL, done: make(chan error, 1), srv: ingressServer(b.Ingress())}
+	go func() { lb.done <- b.Run(runCtx) }()
 	go func() { _ = lb.srv.Serve(ln) }()
+	if o.internal != nil {
+		lb.internal = ingressServer(b.InternalIngress())
+		go func() { _ = lb.internal.Serve(o.internal) }()
+	}
 	select {
 	case <-b.Ready():
+	case <-ctx.Done():
+		return lb, ctx.Err()
 	case err := <-lb.done:
-		lb.srv.Close()
+		_ = lb.close()
+		if err == nil {
+			err = errors.New("stopped before it was ready")
+		}
 		return nil, fmt.Errorf("broker: %w", err)
 	case <-time.After(60 * time.Second):
-		lb.srv.Close()
+		_ = lb.close()
 		return nil, errors.New("broker: RabbitMQ topology not declared within 60 s (is RabbitMQ running? make deps)")
 	}
 	names := make([]string, 0, len(ts))
@@ -80,6 +106,34 @@ func startBroker(ctx context.Context, log *slog.Logger, reg prometheus.Registere
 	}
 	log.Info("broker ready", "ingress", ingressURL, "exchange", b.ExchangeName(), "triggers", strings.Join(names, ","))
 	return lb, nil
+}
+
+// drain waits, until ctx ends, for the broker's dispatchers to finish the
+// deliveries they hold; their context must be done. The ingress should be
+// closed first (CloseIngress) so that no new event arrives meanwhile.
+func (lb *localBroker) drain(ctx context.Context) error {
+	select {
+	case err := <-lb.done:
+		lb.done <- err // for close
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// close stops serving the ingresses.
+func (lb *localBroker) close() error {
+	err := lb.srv.Close()
+	if lb.internal != nil {
+		err = errors.Join(err, lb.internal.Close())
+	}
+	return err
+}
+
+func closeListener(ln net.Listener) {
+	if ln != nil {
+		_ = ln.Close()
+	}
 }
 
 // stop waits for the broker's dispatchers (their context must be done) and
@@ -114,10 +168,11 @@ func runBroker(ctx context.Context, log *slog.Logger, args []string) error {
 		return err
 	}
 	reg := newRegistry()
-	lb, err := startBroker(ctx, log, reg, o)
-	if err != nil {
+	lb, err := startBroker(ctx, ctx, log, reg, o)
+	if lb == nil {
 		return err
 	}
 	<-ctx.Done()
+	lb.b.CloseIngress()
 	return lb.stop()
 }

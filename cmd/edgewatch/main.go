@@ -15,19 +15,19 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"os/signal"
-	"syscall"
 )
 
 func main() {
+	parent := os.Getppid()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	if err := run(log, os.Args[1:]); err != nil {
+	if err := run(log, parent, os.Args[1:]); err != nil {
 		fmt.Fprintln(os.Stderr, "edgewatch:", err)
 		os.Exit(1)
 	}
 }
 
-func run(log *slog.Logger, args []string) error {
+// run runs one command; parent is the process that started this one.
+func run(log *slog.Logger, parent int, args []string) error {
 	if len(args) == 0 {
 		return usage()
 	}
@@ -45,12 +45,12 @@ func run(log *slog.Logger, args []string) error {
 	case "timeline":
 		return runTimeline(os.Stdin, os.Stdout, args[1:])
 	case "up", "broker":
-		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-		defer stop()
+		sig := notifySignals(log)
+		defer sig.release()
 		if args[0] == "broker" {
-			return runBroker(ctx, log, args[1:])
+			return runBroker(sig.stop, log, args[1:])
 		}
-		return runUp(ctx, log, args[1:])
+		return runUp(sig, log, parent, args[1:])
 	case "help", "-h", "--help":
 		return usage()
 	default:

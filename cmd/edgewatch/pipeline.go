@@ -108,8 +108,8 @@ func planPipeline(ctx context.Context, log *slog.Logger, o upOptions, state stri
 		if err != nil {
 			return nil, err
 		}
-		p.services = append(p.services, service{name: "motion-source", port: port(offsetMotion),
-			env: append(camEnv, "K_SINK="+brokerURL)})
+		p.services = append(p.services, service{name: "motion-source", port: port(offsetMotion), source: true,
+			env: append(camEnv, "K_SINK="+brokerURL, "STOP_TIMEOUT="+sourceStopBound(o.stopTimeout).String())})
 	}
 	for i := range p.services {
 		p.services[i].metricsPort = o.metricsPort + 1 + i
@@ -171,8 +171,14 @@ func prepareCameras(state string) ([]string, error) {
 	if _, err := os.Stat(clip); err != nil {
 		scene := samplevideo.Scene{Width: 1280, Height: 720, FPS: 25, Frames: 200, Object: true,
 			ObjectSize: 160, ObjectStart: 50, ObjectColor: color.RGBA{B: 255, A: 255}}
-		if err := samplevideo.Write(clip, scene); err != nil {
+		// Written aside and renamed, so that a run killed while writing
+		// leaves no truncated clip for the next one to reuse.
+		tmp := filepath.Join(state, "sample-street.partial.avi")
+		if err := samplevideo.Write(tmp, scene); err != nil {
 			return nil, fmt.Errorf("write the sample clip: %w", err)
+		}
+		if err := os.Rename(tmp, clip); err != nil {
+			return nil, err
 		}
 	}
 	cams := []map[string]any{{"id": "cam-1", "url": clip, "loop": true, "fps": 5, "cooldown": "2s",

@@ -179,16 +179,19 @@ func seriesAtStart(t *testing.T) map[string]map[string]*dto.MetricFamily {
 		Logger: quiet, Registerer: reg}); err != nil {
 		t.Fatal(err)
 	}
-	l := newLauncher(quiet, reg, "/bin/false", "127.0.0.1", t.TempDir(), time.Minute, io.Discard)
+	r := newRunner(quiet, upOptions{host: "127.0.0.1", idle: time.Minute}, "/bin/false", t.TempDir(), io.Discard)
+	defer r.group.Close()
 	_, port, _ := net.SplitHostPort(freeAddr(t))
 	s := service{name: "detect", activated: true}
 	s.port, _ = strconv.Atoi(port)
-	stop, err := l.activate(ctx, s, supervisor.New(processSpec("/bin/false", s, "127.0.0.1", t.TempDir()), quiet, io.Discard))
+	u, err := r.activate(s, supervisor.New(processSpec("/bin/false", s, "127.0.0.1", t.TempDir(), r.group), quiet, io.Discard))
 	if err != nil {
 		t.Fatal(err)
 	}
-	out["broker and runner"] = gather(t, reg)
-	stop()
+	out["broker and runner"] = gather(t, prometheus.Gatherers{reg, r.reg})
+	if err := u.stop(ctx); err != nil {
+		t.Error(err)
+	}
 
 	reg = prometheus.NewRegistry()
 	ms, err := motionmetrics.New(reg)

@@ -51,6 +51,7 @@ const (
 	KeyReconnectMax     = "RECONNECT_BACKOFF_MAX"
 	KeyLogLevel         = "LOG_LEVEL"
 	KeyEventLog         = "EVENT_LOG"
+	KeyStopTimeout      = "STOP_TIMEOUT"
 )
 
 // DefaultModelInputSize is the detector's input size (detect's INPUT_SIZE)
@@ -77,6 +78,7 @@ type Source struct {
 	metricsSrv  *http.Server
 	metricsAddr net.Addr
 	eventLog    *eventlog.Log // nil unless EVENT_LOG is set
+	stopTimeout time.Duration
 }
 
 // Option changes how New builds a Source.
@@ -141,6 +143,10 @@ func (s *Source) Start(ctx context.Context, cfg map[string]string) error {
 	if err != nil {
 		return err
 	}
+	stopTimeout, err := durationKey(cfg, KeyStopTimeout, 0)
+	if err != nil {
+		return err
+	}
 	set, err := metrics.New(s.reg)
 	if err != nil {
 		return fmt.Errorf("motion-source: metrics: %w", err)
@@ -182,6 +188,7 @@ func (s *Source) Start(ctx context.Context, cfg map[string]string) error {
 	runCtx, cancel := context.WithCancel(ctx)
 	sendCtx, sendCancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.cancel, s.sendCancel, s.watchers, s.started = cancel, sendCancel, watchers, true
+	s.stopTimeout = stopTimeout
 	for _, w := range watchers {
 		s.wg.Add(1)
 		go func() {
@@ -220,13 +227,19 @@ func (s *Source) MetricsAddr() net.Addr {
 	return s.metricsAddr
 }
 
-// Stop stops every camera, lets the send queues drain until ctx ends, and
-// stops serving metrics.
+// Stop stops every camera, lets the send queues drain until ctx ends (or
+// STOP_TIMEOUT passes, when set), and stops serving metrics. Events that
+// could not be sent by then are counted as failed or dropped.
 func (s *Source) Stop(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.started {
 		return nil
+	}
+	if s.stopTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, s.stopTimeout)
+		defer cancel()
 	}
 	s.started = false
 	s.cancel()
@@ -236,14 +249,26 @@ func (s *Source) Stop(ctx context.Context) error {
 		close(done)
 	}()
 	var err error
+	finished := true
 	select {
 	case <-done:
-		for _, w := range s.watchers {
+	case <-ctx.Done():
+		// Cut the sends short; what is still queued is counted as dropped.
+		s.sendCancel()
+		err = fmt.Errorf("motion-source: stop: send queues not drained: %w", ctx.Err())
+		select {
+		case <-done:
+		case <-time.After(500 * time.Millisecond):
+			finished = false // a camera read still blocks; its resources go with the process
+		}
+	}
+	for _, w := range s.watchers {
+		st := w.Status()
+		s.log.Info("camera stopped", "camera", st.ID, "events_sent", st.EventsSent, "events_failed", st.EventsFailed,
+			"events_dropped", st.EventsDropped, "still_queued", st.Queued)
+		if finished {
 			err = errors.Join(err, w.Close())
 		}
-	case <-ctx.Done():
-		s.sendCancel()
-		err = fmt.Errorf("motion-source: stop: cameras still running: %w", ctx.Err())
 	}
 	s.sendCancel()
 	shut, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"image"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -18,6 +19,7 @@ import (
 	"github.com/edgewatch/edgewatch/functions/motion-source/eventlog"
 	"github.com/edgewatch/edgewatch/functions/motion-source/region"
 	"github.com/edgewatch/edgewatch/functions/motion-source/samplevideo"
+	"github.com/prometheus/client_golang/prometheus"
 	"gocv.io/x/gocv"
 )
 
@@ -349,6 +351,7 @@ func TestStartRejectsBadConfig(t *testing.T) {
 		"override of contract": {KeySink: "http://127.0.0.1:1", KeyCameras: ok, KeyOverrides: `{"extensions":{"camera":"x"}}`},
 		"bad mask":             {KeySink: "http://127.0.0.1:1", KeyCameras: fmt.Sprintf(`[{"id": "c", "url": %q, "masks": [[[0,0],[2,0],[1,1]]]}]`, file)},
 		"bad duration":         {KeySink: "http://127.0.0.1:1", KeyCameras: ok, KeySendBackoff: "soon"},
+		"bad stop timeout":     {KeySink: "http://127.0.0.1:1", KeyCameras: ok, KeyStopTimeout: "-1s"},
 		"missing file":         {KeySink: "http://127.0.0.1:1", KeyCamerasFile: "/nonexistent/cameras.yaml"},
 		"unwritable event log": {KeySink: "http://127.0.0.1:1", KeyCameras: ok, KeyEventLog: "/nonexistent/dir/events.jsonl"},
 	}
@@ -428,5 +431,45 @@ func TestCooldownLimitsPersistentMotion(t *testing.T) {
 	}
 	if motionFrames < 10 || limited != motionFrames-float64(sent) {
 		t.Errorf("motion frames %v, rate limited %v, sent %d", motionFrames, limited, sent)
+	}
+}
+
+func TestStopTimeoutBoundsTheFlushAndCountsWhatWasNotSent(t *testing.T) {
+	sk := newSink(t, http.StatusServiceUnavailable)
+	logs := &syncBuffer{}
+	reg := prometheus.NewRegistry()
+	s := New(WithLogger(slog.New(slog.NewTextHandler(logs, nil))), WithRegistry(reg), WithProgress(io.Discard))
+	err := s.Start(context.Background(), map[string]string{
+		KeySink:           sk.srv.URL,
+		KeySendRetries:    "1000",
+		KeySendBackoff:    "20ms",
+		KeyStopTimeout:    "300ms",
+		KeyMetricsAddress: "127.0.0.1:0",
+		KeyCameras:        fmt.Sprintf(`[{"id": "busy", "url": %q, "loop": true}]`, clip(t, "busy.avi", samplevideo.Scene{Object: true, ObjectStart: 2, Frames: 60})),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	label := map[string]string{"camera": "busy"}
+	eventually(t, 20*time.Second, "an event being retried", func() bool { return sk.posts.Load() >= 2 })
+
+	stopped := make(chan error, 1)
+	go func() { stopped <- s.Stop(context.Background()) }()
+	select {
+	case err := <-stopped:
+		if err == nil || !strings.Contains(err.Error(), "not drained") {
+			t.Errorf("Stop = %v, want an error saying the queues were not drained", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Stop ignored STOP_TIMEOUT and kept retrying")
+	}
+	motion := metric(t, reg, "edgewatch_motion_source_motion_frames_total", label)
+	failed := metric(t, reg, "edgewatch_motion_source_events_failed_total", label)
+	dropped := metric(t, reg, "edgewatch_motion_source_events_dropped_total", label)
+	if sent := metric(t, reg, "edgewatch_motion_source_events_sent_total", label); sent != 0 || failed < 1 || failed+dropped < motion {
+		t.Errorf("motion frames %v: sent %v, failed %v, dropped %v; every event not sent must be counted", motion, sent, failed, dropped)
+	}
+	if !strings.Contains(logs.String(), "camera stopped") || !strings.Contains(logs.String(), "events_failed=") {
+		t.Errorf("Stop did not log what each camera could not send:\n%s", logs.String())
 	}
 }

@@ -39,6 +39,8 @@
 //   - an event that the dead-letter sink does not take is requeued after
 //     Config.RequeueDelay instead of dropped;
 //   - on stop, a message waiting for a retry is requeued, not dead-lettered;
+//   - CloseIngress refuses new events with 503 while the dispatchers finish
+//     what they hold, whose replies are still taken;
 //   - the ingress limits body size (413), answers 503 with Retry-After while
 //     RabbitMQ is unreachable (upstream: 500) and says why it refuses;
 //   - a reply is only taken from a 2xx response, and forwarding it counts
@@ -59,7 +61,7 @@
 //
 //   - edgewatch_broker_ingress_accepted_total
 //   - edgewatch_broker_ingress_rejected_total{reason}: method, path,
-//     too_large, invalid_event, unavailable, publish_failed
+//     too_large, invalid_event, unavailable, publish_failed, stopping
 //   - edgewatch_broker_publish_duration_seconds: publish to confirm
 //   - edgewatch_broker_dispatch_attempts_total{trigger,stage,code}
 //   - edgewatch_broker_dispatch_outcomes_total{trigger,stage,outcome}:
@@ -92,6 +94,8 @@ package broker
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -208,7 +212,10 @@ func New(cfg Config) (*Broker, error) {
 		OnReconnect: m.reconnects.Inc,
 	})
 	b.pub = &publisher{conn: b.conn, timeout: cfg.PublishTimeout, log: cfg.Logger, m: m, declare: b.topo.declareBroker}
-	b.ingress = &ingress{exchange: b.topo.names.exchange(), maxBody: cfg.MaxBodyBytes, publish: b.pub.publish, log: cfg.Logger, m: m}
+	var token [16]byte
+	_, _ = rand.Read(token[:])
+	b.ingress = &ingress{exchange: b.topo.names.exchange(), maxBody: cfg.MaxBodyBytes, publish: b.pub.publish, log: cfg.Logger, m: m,
+		replyToken: hex.EncodeToString(token[:])}
 	for _, t := range cfg.Triggers {
 		ds, err := b.dispatchersFor(t)
 		if err != nil {
@@ -248,6 +255,7 @@ func (b *Broker) baseDispatcher(label string, policy triggers.RetryPolicy, worke
 	return &dispatcher{
 		trigger:       label,
 		ingressURL:    b.cfg.IngressURL,
+		replyToken:    b.ingress.replyToken,
 		policy:        policy,
 		workers:       workers,
 		requeueDelay:  b.cfg.RequeueDelay,
@@ -370,6 +378,18 @@ func (b *Broker) dispatchersFor(t triggers.Trigger) ([]*dispatcher, error) {
 // Ingress returns the broker's HTTP ingress handler (serve it on "/").
 // Before Run has connected it answers 503.
 func (b *Broker) Ingress() http.Handler { return b.ingress }
+
+// InternalIngress returns a second handler of the same ingress for the
+// pipeline's own functions (a function that sends its results to K_SINK,
+// as detect does): it keeps taking events after CloseIngress, so that the
+// deliveries in flight can finish. Serve it where only those functions
+// reach it.
+func (b *Broker) InternalIngress() http.Handler { return internalIngress{b.ingress} }
+
+// CloseIngress makes the ingress refuse new events with 503 and
+// Retry-After, the first step of a stop: replies of deliveries still in
+// flight are taken until Run returns. It cannot be undone.
+func (b *Broker) CloseIngress() { b.ingress.closed.Store(true) }
 
 // Ready is closed once Run has declared the topology and the ingress can
 // publish.

@@ -41,10 +41,12 @@ type dispatcher struct {
 	// deadLetterExchange receives failed events (subscriber stage only).
 	deadLetterExchange string
 	ingressURL         string
-	policy             triggers.RetryPolicy
-	workers            int
-	requeueDelay       time.Duration
-	maxReplyBytes      int64
+	// replyToken marks the replies forwarded to ingressURL as this broker's own.
+	replyToken    string
+	policy        triggers.RetryPolicy
+	workers       int
+	requeueDelay  time.Duration
+	maxReplyBytes int64
 
 	conn    *amqpx.Conn
 	declare func(*amqp.Channel) error
@@ -295,6 +297,9 @@ func (d *dispatcher) attempt(ctx context.Context, target string, ev *event.Event
 	}
 	if err := cehttp.WriteRequest(ctx, binding.ToMessage(ev), req); err != nil {
 		return result{status: -1, err: fmt.Errorf("encode request: %w", err)}
+	}
+	if target == d.ingressURL {
+		req.Header.Set(headerReplyToken, d.replyToken)
 	}
 	if tp != "" {
 		req.Header.Set(headerTraceParent, tp)

@@ -3,11 +3,13 @@ package broker
 import (
 	"bytes"
 	"context"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 
 	"github.com/cloudevents/sdk-go/v2/binding"
 	"github.com/cloudevents/sdk-go/v2/event"
@@ -47,16 +49,46 @@ const DefaultMaxBodyBytes = 10 << 20
 // confirms, 202 once RabbitMQ has confirmed, 500 on a nack or error. Beyond
 // upstream it limits the body size (413), answers 503 while RabbitMQ is
 // unreachable (upstream answers 500), and says why in the response body.
+//
+// Once closed (the broker is stopping) it answers 503 with Retry-After to
+// every event except the replies its own dispatchers forward, which carry
+// replyToken in the headerReplyToken header, and the events of the
+// internal ingress: in-flight deliveries still end with what they send
+// published.
 type ingress struct {
-	exchange string
-	maxBody  int64
-	publish  func(ctx context.Context, exchange string, msg amqp.Publishing) error
-	log      *slog.Logger
-	m        *metrics
+	exchange   string
+	maxBody    int64
+	publish    func(ctx context.Context, exchange string, msg amqp.Publishing) error
+	log        *slog.Logger
+	m          *metrics
+	replyToken string
+	closed     atomic.Bool
+}
+
+// headerReplyToken marks a reply a dispatcher forwards to its own broker's
+// ingress. The token is random per broker and never leaves the process and
+// its loopback ingress.
+const headerReplyToken = "Edgewatch-Broker-Reply"
+
+// isOwnReply reports whether r is a reply forwarded by this broker's dispatchers.
+func (in *ingress) isOwnReply(r *http.Request) bool {
+	got := r.Header.Get(headerReplyToken)
+	return got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(in.replyToken)) == 1
 }
 
 // ServeHTTP implements http.Handler.
-func (in *ingress) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (in *ingress) ServeHTTP(w http.ResponseWriter, r *http.Request) { in.serve(w, r, false) }
+
+// internalIngress is the ingress as the pipeline's own functions reach it:
+// it keeps taking events after CloseIngress.
+type internalIngress struct{ in *ingress }
+
+func (i internalIngress) ServeHTTP(w http.ResponseWriter, r *http.Request) { i.in.serve(w, r, true) }
+
+// serve handles one request; internal requests come from the pipeline's
+// own functions, whose work in flight may still send events while the
+// broker stops.
+func (in *ingress) serve(w http.ResponseWriter, r *http.Request, internal bool) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		in.reject(w, http.StatusMethodNotAllowed, rejectMethod, "only POST is allowed")
@@ -68,6 +100,11 @@ func (in *ingress) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if uri != "/" {
 		in.reject(w, http.StatusNotFound, rejectPath, "events are accepted on / only")
+		return
+	}
+	if in.closed.Load() && !internal && !in.isOwnReply(r) {
+		w.Header().Set("Retry-After", "1")
+		in.reject(w, http.StatusServiceUnavailable, "stopping", "the broker is stopping and takes no new events")
 		return
 	}
 	body, status, err := readBody(w, r, in.maxBody)

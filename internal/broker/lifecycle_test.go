@@ -3,8 +3,10 @@ package broker
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
 	"os/exec"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -121,5 +123,64 @@ func TestStopFinishesInFlightDeliveries(t *testing.T) {
 	}
 	if n := queueDepth(t, b.TriggerQueueName(tr)); n != 0 {
 		t.Errorf("%d messages left in the queue: in-flight deliveries were not acked", n)
+	}
+}
+
+func TestClosedIngressRefusesNewEventsButTakesRepliesInFlight(t *testing.T) {
+	ts := loadCommitted(t)
+	fastDelivery(ts, -1)
+	routePerTrigger(ts)
+	b := startBroker(t, ts)
+	detect, alert := b.sinks["detect"], b.sinks["alert"]
+	inFlight, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	detect.setRespond(func(r received, n int) (int, http.Header, []byte) {
+		once.Do(func() { close(inFlight) })
+		<-release
+		h := http.Header{}
+		h.Set("Ce-Specversion", "1.0")
+		h.Set("Ce-Id", r.Event.ID()+".fire")
+		h.Set("Ce-Type", typeFire)
+		h.Set("Ce-Source", "/cameras/cam-1")
+		h.Set("Ce-Class", "fire")
+		h.Set("Content-Type", "application/json")
+		return http.StatusOK, h, []byte(`{"class":"fire"}`)
+	})
+	mustAccept(t, b.ingressURL, newEvent("m-1", typeMotion, nil, []byte{0xff, 0xd8}, "image/jpeg"))
+	select {
+	case <-inFlight:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the motion event never reached detect")
+	}
+
+	b.CloseIngress()
+	code, body := postBinary(t, b.ingressURL, newEvent("late.fire", typeFire, nil, []byte(`{}`), "application/json"))
+	if code != http.StatusServiceUnavailable || !strings.Contains(body, "stopping") {
+		t.Fatalf("new event after CloseIngress: %d %q, want 503 saying the broker is stopping", code, body)
+	}
+	if v := testutil.ToFloat64(b.m.ingressRejected.WithLabelValues("stopping")); v != 1 {
+		t.Errorf("rejected{reason=stopping} = %v, want 1", v)
+	}
+	// The pipeline's own functions still send what their work in flight produces.
+	internal := httptest.NewServer(b.InternalIngress())
+	defer internal.Close()
+	if code, body := postBinary(t, internal.URL+"/", newEvent("own.fire", typeFire, nil, []byte(`{}`), "application/json")); code != http.StatusAccepted {
+		t.Fatalf("event on the internal ingress after CloseIngress: %d %q, want 202", code, body)
+	}
+
+	close(release)
+	eventually(t, 10*time.Second, "the reply of the delivery in flight and the internal event at alert", func() bool {
+		seen := 0
+		for _, r := range alert.requests("/t/detection-fire-alert") {
+			if r.Event != nil && (r.Event.ID() == "m-1.fire" || r.Event.ID() == "own.fire") {
+				seen++
+			}
+		}
+		return seen == 2
+	})
+	for _, r := range alert.requests("") {
+		if r.Event != nil && r.Event.ID() == "late.fire" {
+			t.Fatal("the refused event was delivered")
+		}
 	}
 }

@@ -1,7 +1,10 @@
 // Package supervisor runs the local pipeline's functions as child processes,
 // the way a cluster runs them as pods: each one is started with its own
 // environment, watched for readiness over HTTP, restarted with backoff when
-// it dies, and stopped with SIGTERM (then SIGKILL after a grace period).
+// it dies, and stopped with SIGTERM (then SIGKILL after a grace period or
+// when the caller's deadline passes). The processes of one runner share a
+// Group: one process group, and a parent-death signal that ends them with
+// the runner.
 package supervisor
 
 import (
@@ -34,8 +37,11 @@ type Spec struct {
 	ReadyURL string
 	// Restart restarts the process with backoff when it exits on its own.
 	Restart bool
-	// StopGrace is how long SIGTERM is given before SIGKILL (default 10 s).
+	// StopGrace is how long Stop gives SIGTERM before SIGKILL (default 10 s).
 	StopGrace time.Duration
+	// Group is the process group the process joins; nil gives it a group
+	// of its own.
+	Group *Group
 }
 
 // Process is one supervised child process.
@@ -58,6 +64,9 @@ func New(spec Spec, log *slog.Logger, out io.Writer) *Process {
 	if spec.StopGrace == 0 {
 		spec.StopGrace = 10 * time.Second
 	}
+	if spec.Group == nil {
+		spec.Group = NewGroup()
+	}
 	return &Process{spec: spec, log: log.With("process", spec.Name), out: out,
 		client: &http.Client{Timeout: 2 * time.Second}}
 }
@@ -74,41 +83,50 @@ func (p *Process) Starts() int {
 
 // Start starts the process. When Spec.Restart is set, a watcher restarts it
 // with exponential backoff (up to 30 s) until Stop is called or ctx ends.
+// Once the group is closed it fails with ErrClosed.
 func (p *Process) Start(ctx context.Context) error {
 	p.mu.Lock()
 	p.stopping = false
 	p.mu.Unlock()
-	if err := p.startOnce(); err != nil {
+	if err := p.startOnce(false); err != nil {
 		return err
 	}
 	go p.watch(ctx)
 	return nil
 }
 
-func (p *Process) startOnce() error {
+// startOnce starts the program once. A restart that races with Stop is
+// killed at once rather than left running.
+func (p *Process) startOnce(restart bool) error {
 	cmd := exec.Command(p.spec.Path, p.spec.Args...)
 	cmd.Env = append(os.Environ(), p.spec.Env...)
 	cmd.Dir = p.spec.Dir
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return err
 	}
 	cmd.Stderr = cmd.Stdout
-	if err := cmd.Start(); err != nil {
+	if err := p.spec.Group.Start(cmd, p.spec.Name); err != nil {
+		_ = stdout.Close()
 		return fmt.Errorf("start %s: %w", p.spec.Name, err)
 	}
 	exited := make(chan struct{})
 	go p.copyLines(stdout)
 	go func() {
 		err := cmd.Wait()
+		p.spec.Group.Exited(cmd.Process.Pid)
 		p.log.Debug("process exited", "err", err)
 		close(exited)
 	}()
 	p.mu.Lock()
 	p.cmd, p.exited = cmd, exited
 	p.starts++
+	stopping := p.stopping
 	p.mu.Unlock()
+	if restart && stopping {
+		_ = cmd.Process.Signal(syscall.SIGKILL)
+		return fmt.Errorf("start %s: %w", p.spec.Name, ErrClosed)
+	}
 	p.log.Info("process started", "pid", cmd.Process.Pid)
 	return nil
 }
@@ -145,7 +163,10 @@ func (p *Process) watch(ctx context.Context) {
 		case <-time.After(backoff):
 		}
 		backoff = min(backoff*2, 30*time.Second)
-		if err := p.startOnce(); err != nil {
+		if err := p.startOnce(true); err != nil {
+			if errors.Is(err, ErrClosed) {
+				return
+			}
 			p.log.Error("restart failed", "err", err)
 		}
 	}
@@ -201,12 +222,24 @@ func (p *Process) Kill() error {
 	if cmd == nil || cmd.Process == nil {
 		return errors.New("not started")
 	}
-	return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	return cmd.Process.Signal(syscall.SIGKILL)
 }
 
-// Stop sends SIGTERM to the process group, waits up to the grace period and
-// then kills it.
+// Stop sends SIGTERM to the process, waits up to the grace period and then
+// kills it.
 func (p *Process) Stop() error {
+	ctx, cancel := context.WithTimeout(context.Background(), p.spec.StopGrace)
+	defer cancel()
+	return p.StopContext(ctx)
+}
+
+// ErrKilled is returned by StopContext when the process had to be killed.
+var ErrKilled = errors.New("supervisor: process did not stop in time and was killed")
+
+// StopContext sends SIGTERM to the process and waits for it to exit; when
+// ctx ends first it kills the process with SIGKILL and returns ErrKilled.
+// A stopped process is not restarted.
+func (p *Process) StopContext(ctx context.Context) error {
 	p.mu.Lock()
 	p.stopping = true
 	cmd, exited := p.cmd, p.exited
@@ -214,16 +247,26 @@ func (p *Process) Stop() error {
 	if cmd == nil || cmd.Process == nil {
 		return nil
 	}
-	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+	_ = cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-exited:
 		return nil
-	case <-time.After(p.spec.StopGrace):
-		p.log.Warn("process ignored SIGTERM; killing")
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	case <-ctx.Done():
+		p.log.Warn("process did not stop in time; killing", "pid", cmd.Process.Pid)
+		_ = cmd.Process.Signal(syscall.SIGKILL)
 		<-exited
-		return nil
+		return ErrKilled
 	}
+}
+
+// PID returns the process id of the latest start, 0 before the first.
+func (p *Process) PID() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cmd == nil || p.cmd.Process == nil {
+		return 0
+	}
+	return p.cmd.Process.Pid
 }
 
 // Running reports whether the process is currently running.

@@ -21,6 +21,9 @@ func TestMain(m *testing.M) {
 		runChild(addr)
 		return
 	}
+	if runMode() {
+		return
+	}
 	os.Exit(m.Run())
 }
 

@@ -1,0 +1,275 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/edgewatch/edgewatch/internal/activator"
+	"github.com/edgewatch/edgewatch/internal/portholder"
+	"github.com/edgewatch/edgewatch/internal/supervisor"
+)
+
+// runner is one `edgewatch up`. It records what it has started, so that a
+// stop at any moment, start-up included, stops exactly that, in order.
+type runner struct {
+	log        *slog.Logger
+	o          upOptions
+	exe, state string
+	out        io.Writer
+	reg        *prometheus.Registry
+	group      *supervisor.Group
+	scales     *prometheus.CounterVec
+	coldStart  *prometheus.HistogramVec
+	up         *upTime // activated functions' up-time, for the savings line at stop
+
+	plan       *pipeline
+	sink       net.Listener // the internal ingress, the functions' K_SINK
+	broker     *localBroker
+	stopBroker context.CancelFunc // ends the broker's Run
+	sources    []unit             // functions that send events of their own
+	functions  []unit             // functions that answer events
+	metrics    *http.Server
+
+	mu     sync.Mutex
+	killed []string // what the stop had to kill, "name (pid N)"
+}
+
+// unit is one started function and how to stop it by a deadline.
+type unit struct {
+	name string
+	stop func(ctx context.Context) error
+	// pid is the function's process id, 0 while it does not run.
+	pid func() int
+}
+
+func newRunner(log *slog.Logger, o upOptions, exe, state string, out io.Writer) *runner {
+	r := &runner{log: log, o: o, exe: exe, state: state, out: out, reg: newRegistry(), group: supervisor.NewGroup(),
+		stopBroker: func() {},
+		scales: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "edgewatch_runner_scale_events_total",
+			Help: "Local scale-from-zero (direction up) and scale-to-zero (down) events per function.",
+		}, []string{"function", "direction"}),
+		coldStart: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "edgewatch_runner_cold_start_seconds",
+			Help:    "Time from the first held request to a ready function after a scale from zero.",
+			Buckets: prometheus.ExponentialBuckets(0.05, 2, 12),
+		}, []string{"function"}),
+	}
+	r.up = newUpTime(time.Now)
+	r.reg.MustRegister(r.scales, r.coldStart, r.up)
+	return r
+}
+
+// runUp runs the whole pipeline until the first stop signal, then stops it
+// in order within -stop-timeout (a second signal cuts that short).
+func runUp(sig *signals, log *slog.Logger, parent int, args []string) error {
+	o, err := parseUp(args)
+	if err != nil {
+		return err
+	}
+	if o.exitWithParent {
+		if err := exitWithParent(parent); err != nil {
+			return err
+		}
+	}
+	state, err := absState(o.stateDir)
+	if err != nil {
+		return err
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	proc := portholder.Proc{Root: "/proc"}
+	for _, port := range upPorts(o) {
+		if err := checkPort(proc, o.host, port); err != nil {
+			return err
+		}
+	}
+	r := newRunner(log, o, exe, state, os.Stdout)
+	err = r.start(sig.stop)
+	if err == nil {
+		banner(os.Stdout, r.plan.bannerLines(o, r.broker.url), r.plan.notes)
+		<-sig.stop.Done()
+	}
+	if sig.stop.Err() != nil {
+		log.Info("stopping", "cause", context.Cause(sig.stop))
+		if errors.Is(err, context.Canceled) {
+			err = nil // stopped during start-up, as asked
+		}
+	} else {
+		log.Error("start-up failed; stopping what was started", "err", err)
+	}
+	return errors.Join(err, r.stop(sig.force))
+}
+
+// upPorts lists the local ports a run listens on.
+func upPorts(o upOptions) []int {
+	ports := []int{o.brokerPort}
+	n := offsetMotion
+	if o.noMotion {
+		n = offsetDashboard
+	}
+	for off := 0; off <= n; off++ {
+		ports = append(ports, o.firstPort+off, o.metricsPort+1+off)
+	}
+	ports = append(ports, o.metricsPort)
+	if o.idle > 0 {
+		ports = append(ports, o.firstPort+offsetDetect+1000)
+	}
+	if os.Getenv("VLM_URL") == "" {
+		ports = append(ports, o.firstPort+offsetVLM)
+	}
+	if os.Getenv("NOTIFY_WEBHOOK_URL") == "" {
+		ports = append(ports, o.firstPort+offsetWebhook)
+	}
+	return ports
+}
+
+// start prepares the pipeline and starts it in dependency order: the
+// functions that answer events, each ready before the next, then the broker
+// (whose dispatchers deliver at once what an earlier run left queued), then
+// the sources, which send to the broker. It returns ctx's error as soon as
+// ctx ends; what it started is then recorded for stop.
+func (r *runner) start(ctx context.Context) error {
+	plan, err := planPipeline(ctx, r.log, r.o, r.state)
+	if err != nil {
+		return err
+	}
+	r.plan = plan
+	// The functions send to an ingress of their own, which stays open while
+	// the broker stops so that their work in flight can finish.
+	if r.sink, err = net.Listen("tcp", r.o.host+":0"); err != nil {
+		return fmt.Errorf("internal broker ingress: %w", err)
+	}
+	if err := r.startServices(ctx, false); err != nil {
+		return err
+	}
+	brokerCtx, stopBroker := context.WithCancel(context.Background())
+	r.stopBroker = stopBroker
+	r.broker, err = startBroker(ctx, brokerCtx, r.log, r.reg, brokerOptions{
+		addr:        fmt.Sprintf("%s:%d", r.o.host, r.o.brokerPort),
+		amqpURL:     r.o.amqpURL,
+		uid:         r.o.uid,
+		triggersDir: r.o.triggersDir,
+		services:    plan.serviceURLs(r.o.host),
+		stopTimeout: dispatchBound(r.o.stopTimeout),
+		internal:    r.sink,
+	})
+	if err != nil {
+		return err
+	}
+	if err := r.startServices(ctx, true); err != nil {
+		return err
+	}
+	r.metrics, err = serveMetrics(fmt.Sprintf("%s:%d", r.o.host, r.o.metricsPort), r.reg)
+	return err
+}
+
+// startServices starts the sources or the other functions of the plan.
+func (r *runner) startServices(ctx context.Context, sources bool) error {
+	for _, s := range r.plan.services {
+		if s.source != sources {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := r.startService(ctx, s); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// startService starts one function and waits until it is ready; an
+// activated one gets an activator on its public port instead.
+func (r *runner) startService(ctx context.Context, s service) error {
+	if !s.source {
+		s.env = withSink(s.env, "http://"+r.sink.Addr().String()+"/")
+	}
+	p := supervisor.New(processSpec(r.exe, s, r.o.host, r.state, r.group), r.log, r.out)
+	if s.activated {
+		u, err := r.activate(s, p)
+		if err == nil {
+			r.functions = append(r.functions, u)
+		}
+		return err
+	}
+	if err := p.Start(ctx); err != nil {
+		return err
+	}
+	u := unit{name: s.name, stop: p.StopContext, pid: p.PID}
+	if s.source {
+		r.sources = append(r.sources, u)
+	} else {
+		r.functions = append(r.functions, u)
+	}
+	readyCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	return p.WaitReady(readyCtx)
+}
+
+// activate serves an activator for the process on the service's public
+// port, and reports its scaling on the runner's metrics as Knative's
+// autoscaler metrics do on a cluster.
+func (r *runner) activate(s service, p *supervisor.Process) (unit, error) {
+	target, err := url.Parse("http://" + s.processAddr(r.o.host))
+	if err != nil {
+		return unit{}, err
+	}
+	// Both directions and the cold-start histogram exist from the start,
+	// so that the first scale event is an increase that rate() sees.
+	r.scales.WithLabelValues(s.name, "up").Add(0)
+	r.scales.WithLabelValues(s.name, "down").Add(0)
+	r.coldStart.WithLabelValues(s.name)
+	r.up.track(s.name)
+	a := activator.New(activator.Config{Target: target, Backend: p, IdleTimeout: r.o.idle,
+		Logger: r.log.With("activator", s.name),
+		OnScale: func(replicas int, took time.Duration) {
+			r.up.scaled(s.name, replicas, took)
+			if replicas == 0 {
+				r.scales.WithLabelValues(s.name, "down").Inc()
+				return
+			}
+			r.scales.WithLabelValues(s.name, "up").Inc()
+			r.coldStart.WithLabelValues(s.name).Observe(took.Seconds())
+		}})
+	ln, err := net.Listen("tcp", fmt.Sprintf("%s:%d", r.o.host, s.port))
+	if err != nil {
+		return unit{}, err
+	}
+	srv := &http.Server{Handler: a, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: time.Minute}
+	actx, cancel := context.WithCancel(context.Background())
+	go a.Run(actx)
+	go func() { _ = srv.Serve(ln) }()
+	return unit{name: s.name, stop: func(ctx context.Context) error {
+		_ = srv.Close()
+		cancel()
+		return p.StopContext(ctx)
+	}, pid: p.PID}, nil
+}
+
+// withSink returns env with K_SINK, when set, pointing at sink.
+func withSink(env []string, sink string) []string {
+	out := make([]string, len(env))
+	for i, kv := range env {
+		if strings.HasPrefix(kv, "K_SINK=") {
+			kv = "K_SINK=" + sink
+		}
+		out[i] = kv
+	}
+	return out
+}
