@@ -19,28 +19,48 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
-func TestQueueDropsTheOldestWhenTheSinkIsStuck(t *testing.T) {
-	release := make(chan struct{})
-	var mu sync.Mutex
-	var got []int
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+// stuckSink is a CloudEvents sink that holds every request until release
+// is closed, then records the event's regionx.
+type stuckSink struct {
+	srv     *httptest.Server
+	release chan struct{}
+	mu      sync.Mutex
+	got     []int
+}
+
+func newStuckSink(t *testing.T) *stuckSink {
+	t.Helper()
+	s := &stuckSink{release: make(chan struct{})}
+	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		e, err := cehttp.NewEventFromHTTPRequest(r)
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
-		<-release
+		<-s.release
 		x, err := types.ToInteger(e.Extensions()[emit.ExtRegionX])
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
-		mu.Lock()
-		got = append(got, int(x))
-		mu.Unlock()
+		s.mu.Lock()
+		s.got = append(s.got, int(x))
+		s.mu.Unlock()
 		w.WriteHeader(http.StatusAccepted)
 	}))
-	defer srv.Close()
+	t.Cleanup(s.srv.Close)
+	return s
+}
+
+func (s *stuckSink) received() []int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]int(nil), s.got...)
+}
+
+func TestQueueDropsTheOldestWhenTheSinkIsStuck(t *testing.T) {
+	sink := newStuckSink(t)
+	srv, release := sink.srv, sink.release
 	var once sync.Once
 	unblock := func() { once.Do(func() { close(release) }) }
 	defer unblock()
@@ -77,6 +97,7 @@ func TestQueueDropsTheOldestWhenTheSinkIsStuck(t *testing.T) {
 	q.Close()
 	<-done
 	want := []int{0, 8, 9, 10}
+	got := sink.received()
 	if len(got) != len(want) {
 		t.Fatalf("sink got %v, want %v", got, want)
 	}
@@ -91,23 +112,8 @@ func TestQueueDropsTheOldestWhenTheSinkIsStuck(t *testing.T) {
 }
 
 func TestQueueMakesAFileWaitInsteadOfDropping(t *testing.T) {
-	release := make(chan struct{})
-	var mu sync.Mutex
-	var got []int
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		e, err := cehttp.NewEventFromHTTPRequest(r)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		<-release
-		x, _ := types.ToInteger(e.Extensions()[emit.ExtRegionX])
-		mu.Lock()
-		got = append(got, int(x))
-		mu.Unlock()
-		w.WriteHeader(http.StatusAccepted)
-	}))
-	defer srv.Close()
+	sink := newStuckSink(t)
+	srv, release := sink.srv, sink.release
 	client, err := emit.NewClient(emit.Config{Sink: srv.URL})
 	if err != nil {
 		t.Fatal(err)
@@ -143,6 +149,7 @@ func TestQueueMakesAFileWaitInsteadOfDropping(t *testing.T) {
 	}
 	q.Close()
 	<-done
+	got := sink.received()
 	if len(got) != 10 || testutil.ToFloat64(m.EventsDropped) != 0 {
 		t.Fatalf("sink got %v, dropped %v; want all 10 in order, none dropped", got, testutil.ToFloat64(m.EventsDropped))
 	}
