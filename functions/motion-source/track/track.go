@@ -63,7 +63,7 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// Reason says why a track is due.
+// Reason says why a track is due; the lower, the more pressing.
 type Reason int
 
 // The reasons a track is due, None when it is not.
@@ -72,14 +72,14 @@ const (
 	ReasonNew             // first seen (and confirmed)
 	ReasonSplit           // a blob that split off a tracked one
 	ReasonGrown           // it grew by Grow, or beyond the image last sent for it
+	ReasonEntering        // motion reaches in from the frame's edge further than when last sent
 	ReasonRefresh         // moving, and last sent a refresh interval ago
 	ReasonNearby          // not due by itself, but half its refresh interval gone while others are due
-	ReasonEntering        // motion where it meets the frame's edge, where none was when last sent
 )
 
 // String names the reason, as metrics and logs show it.
 func (r Reason) String() string {
-	return [...]string{"none", "new", "split", "grown", "refresh", "nearby", "entering"}[r]
+	return [...]string{"none", "new", "split", "grown", "entering", "refresh", "nearby"}[r]
 }
 
 // Track is one moving thing followed across frames.

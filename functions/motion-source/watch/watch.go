@@ -247,7 +247,7 @@ func (w *Watcher) queueImage(ctx context.Context, m emit.Motion, r image.Rectang
 // shown returns the tracks of seen inside r: the first of them with the most
 // pressing reason to be sent, and all of their ids.
 func shown(seen []*track.Track, r image.Rectangle) (primary uint64, ids []uint64) {
-	best := track.Reason(0)
+	best := track.ReasonNone
 	for _, tr := range seen {
 		if !tr.Box.Overlaps(r) {
 			continue
