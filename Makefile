@@ -56,6 +56,12 @@ test: deps ## Set up and run every test of every module against the local Rabbit
 test-e2e: deps ## Run the end-to-end, fault and load tests alone (they restart RabbitMQ and PostgreSQL).
 	$(GO) test $(TEST_FLAGS) -tags e2e -v ./test/e2e
 
+.PHONY: test-hostile
+test-hostile: deps ## Run the hostile suite alone: outages in bursts, clock skew, oversized, slow, malformed and forged input, login floods.
+	@mkdir -p bin && : > bin/hostile-report.md
+	HOSTILE_REPORT=$(CURDIR)/bin/hostile-report.md $(GO) test $(TEST_FLAGS) -tags e2e -run '^TestHostile' -v ./test/e2e
+	@echo; echo '| test | load held | faults | inputs tried | lost | outcome |'; echo '|---|---|---|---|---|---|'; cat bin/hostile-report.md
+
 .PHONY: lint
 lint: ## Run the pinned staticcheck over every module (the parity module's under make parity).
 	staticcheck="$$(bash hack/tools.sh staticcheck)"; \
