@@ -190,7 +190,9 @@ func TestCfgFromADatasetLoadsInOpenCV(t *testing.T) {
 	dir := filepath.Dir(out)
 	files := darknet.Files{Cfg: out, Weights: filepath.Join(dir, "w.weights"), Names: filepath.Join(dir, "obj.names")}
 	var w bytes.Buffer
-	zero := func(c darknet.Conv) ([]float32, []float32) { return make([]float32, c.Filters), make([]float32, c.KernelLen()) }
+	zero := func(c darknet.Conv) ([]float32, []float32) {
+		return make([]float32, c.Filters), make([]float32, c.KernelLen())
+	}
 	if err := darknet.WriteWeights(&w, net, zero); err != nil {
 		t.Fatal(err)
 	}
