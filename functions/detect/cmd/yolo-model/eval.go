@@ -45,7 +45,7 @@ func evalCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.StringVar(&f.onnx, "onnx", "", "ONNX model (instead of --cfg and --weights)")
 	fs.StringVar(&f.classMap, "class-map", "", "CLASS_MAP as detect reads it, e.g. knife=knife,scissors=knife (default: labels that are incident classes)")
 	fs.Float64Var(&f.threshold, "conf", 0.5, "operating confidence (detect's CONF_THRESHOLD) for precision, recall and the confusion")
-	fs.Float64Var(&f.minScore, "min-conf", 0.005, "lowest confidence kept for the AP curves")
+	fs.Float64Var(&f.minScore, "min-conf", 0.005, "lowest confidence kept for the AP curves (OpenCV gives darknet models none under 0.2)")
 	fs.Float64Var(&f.nms, "nms", 0.45, "NMS IoU threshold (detect's NMS_THRESHOLD)")
 	fs.IntVar(&f.size, "size", 0, "network input size, a multiple of 32 (detect's INPUT_SIZE; 0 = the model's)")
 	fs.StringVar(&f.backend, "backend", "auto", "auto, cpu or cuda (detect's DNN_BACKEND)")
