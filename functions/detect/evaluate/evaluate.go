@@ -9,7 +9,6 @@ package evaluate
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -32,8 +31,8 @@ type Detector interface {
 // Run evaluates d on every image of ds. The dataset's class ids are the
 // model's label indices. The clock is injected to time the forward passes.
 func Run(ctx context.Context, d Detector, ds *dataset.Dataset, o Options, now func() time.Time) (Report, error) {
-	if len(ds.Items) == 0 {
-		return Report{}, errors.New("evaluate: empty dataset")
+	if len(ds.Items) == 0 || ds.Boxes() == 0 {
+		return Report{}, fmt.Errorf("evaluate: dataset %s has no labelled objects: nothing to measure", ds.Dir)
 	}
 	images := make([]Image, 0, len(ds.Items))
 	var spent time.Duration
