@@ -19,7 +19,7 @@ func cfgCmd(args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	classes := fs.Int("classes", 0, "number of classes (required)")
 	size := fs.Int("size", 416, "square network input, a multiple of 32")
-	from := fs.String("anchors-from", "", "compute the anchors by k-means (1−IoU distance) over this dataset's boxes (default: the official anchors)")
+	from := fs.String("anchors-from", "", "compute the anchors by k-means (1−IoU distance) over this dataset's boxes, and make max_batches at least its image count (default: the official anchors)")
 	base := fs.String("base", "tiny", "tiny (YOLOv4-tiny) or full (YOLOv4)")
 	seed := fs.Uint64("seed", 1, "k-means seed (the same dataset and seed give the same anchors)")
 	out := fs.String("out", "", "cfg file to write (required)")
