@@ -64,8 +64,13 @@ func netSection(size int, extra ...string) []string {
 // the given number of classes and square input size. With 80 classes its
 // weights file has the official size, 24,251,276 bytes.
 func TinyCfg(classes, size int) string {
-	w := newCfgWriter("YOLOv4-tiny layout", netSection(size)...)
-	anchors := "10,14,  23,27,  37,58,  81,82,  135,169,  344,319"
+	return tinyLayout("YOLOv4-tiny layout", classes, netSection(size), "10,14,  23,27,  37,58,  81,82,  135,169,  344,319", [2]string{"3,4,5", "1,2,3"})
+}
+
+// tinyLayout writes the YOLOv4-tiny layout with the given [net] options,
+// anchors and the masks of its two [yolo] layers (stride 32, then 16).
+func tinyLayout(title string, classes int, net []string, anchors string, masks [2]string) string {
+	w := newCfgWriter(title, net...)
 	yolo := func(mask string) int {
 		return w.section("yolo", "mask", mask, "anchors", anchors, "classes", itoa(classes), "num", "6",
 			"jitter", ".3", "scale_x_y", "1.05", "cls_normalizer", "1.0", "iou_normalizer", "0.07",
@@ -92,14 +97,14 @@ func TinyCfg(classes, size int) string {
 	neck := w.conv(256, 1, 1, "leaky")
 	w.conv(512, 3, 1, "leaky")
 	w.head(classes, 3)
-	yolo("3,4,5")
+	yolo(masks[0])
 	w.section("route", "layers", w.rel(neck))
 	w.conv(128, 1, 1, "leaky")
 	w.section("upsample", "stride", "2")
 	w.section("route", "layers", "-1,"+itoa(partial))
 	w.conv(256, 3, 1, "leaky")
 	w.head(classes, 3)
-	yolo("1,2,3")
+	yolo(masks[1])
 	return w.String()
 }
 
@@ -108,8 +113,13 @@ func TinyCfg(classes, size int) string {
 // and 32) for the given number of classes and square input size. With 80
 // classes its weights file has the official size, 257,717,640 bytes.
 func FullCfg(classes, size int) string {
-	w := newCfgWriter("YOLOv4 layout", netSection(size, "mosaic", "1")...)
-	anchors := "12, 16, 19, 36, 40, 28, 36, 75, 76, 55, 72, 146, 142, 110, 192, 243, 459, 401"
+	return fullLayout("YOLOv4 layout", classes, netSection(size, "mosaic", "1"), "12, 16, 19, 36, 40, 28, 36, 75, 76, 55, 72, 146, 142, 110, 192, 243, 459, 401")
+}
+
+// fullLayout writes the YOLOv4 layout with the given [net] options and nine
+// anchors, smallest first (masks 0,1,2 at stride 8 up to 6,7,8 at stride 32).
+func fullLayout(title string, classes int, net []string, anchors string) string {
+	w := newCfgWriter(title, net...)
 	yolo := func(mask, scale string) int {
 		return w.section("yolo", "mask", mask, "anchors", anchors, "classes", itoa(classes), "num", "9",
 			"jitter", ".3", "ignore_thresh", ".7", "truth_thresh", "1", "scale_x_y", scale, "iou_thresh", "0.213",

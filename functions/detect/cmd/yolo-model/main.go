@@ -3,13 +3,19 @@
 //	yolo-model generate --kind tiny|full|pattern --dir DIR
 //	yolo-model fetch --kind tiny|full --dir DIR [--mirror URL] [--pin NAME=SIZE:SHA256]...
 //	yolo-model check --cfg F --weights F --names F
+//	yolo-model eval (--cfg F --weights F | --onnx F) --names F [--json FILE|-] DIR
+//	yolo-model cfg --classes N --size S [--anchors-from DIR] [--base tiny|full] --out FILE
+//	yolo-model dataset check DIR [--names F] [--valid 0.1] [--seed N]
 //
 // generate writes official-layout YOLOv4-tiny or YOLOv4 files with
 // pseudo-random weights (right sizes and shapes, no training; for load and
 // speed tests) or the crafted colour-pattern model (for tests and demos).
 // fetch downloads the official COCO models and verifies pinned sizes and
 // SHA-256 sums. Every command ends by checking the files as detect's Start
-// does and prints the MODEL_* settings that load them.
+// does and prints the MODEL_* settings that load them. eval measures a
+// model on a labelled dataset (package evaluate), cfg writes a darknet
+// training cfg and dataset check validates a dataset and writes its
+// training lists (docs/training.md).
 package main
 
 import (
@@ -38,6 +44,9 @@ const usage = `usage:
   yolo-model generate --kind tiny|full|pattern --dir DIR
   yolo-model fetch --kind tiny|full --dir DIR [--mirror URL] [--pin NAME=SIZE:SHA256]...
   yolo-model check --cfg FILE --weights FILE --names FILE
+  yolo-model eval (--cfg FILE --weights FILE | --onnx FILE) --names FILE [--class-map MAP] [--conf 0.5] [--json FILE|-] DIR
+  yolo-model cfg --classes N [--size 416] [--anchors-from DIR] [--base tiny|full] [--seed N] --out FILE
+  yolo-model dataset check DIR [--names FILE] [--valid 0.1] [--seed N]
 `
 
 // run executes one command and returns the exit code.
@@ -54,6 +63,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = fetch(ctx, args[1:], stdout, stderr)
 	case "check":
 		err = check(args[1:], stdout, stderr)
+	case "eval":
+		err = evalCmd(ctx, args[1:], stdout, stderr)
+	case "cfg":
+		err = cfgCmd(args[1:], stdout, stderr)
+	case "dataset":
+		err = datasetCmd(args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0
