@@ -87,6 +87,10 @@ func LoadONNX(model, names string, opts Options) (*ONNXNet, error) {
 		return nil, fmt.Errorf("onnx model %s: OpenCV %s cannot run it (opset %d, ops %s): %v",
 			model, gocv.OpenCVVersion(), m.Opset(), strings.Join(m.Ops(), " "), err)
 	}
+	if declared := m.Graph.Outputs[0].Dims; !sameShape(declared, dims) {
+		return nil, fmt.Errorf("onnx model %s: OpenCV %s computes output %q as %v, the model declares %v: an operator was imported wrongly (docs/models.md lists what OpenCV 4.6 gets wrong, e.g. Split with sizes given as an input at opset 13 and later)",
+			model, gocv.OpenCVVersion(), output, dims, declared)
+	}
 	layout, rows, err := LayoutOf(dims, len(labels))
 	if err != nil {
 		return nil, fmt.Errorf("onnx model %s with names %s: %w", model, names, err)
@@ -104,6 +108,23 @@ func LoadONNX(model, names string, opts Options) (*ONNXNet, error) {
 		return nil, fmt.Errorf("yolo: set backend %s: %w", n.backend, err)
 	}
 	return n, nil
+}
+
+// sameShape reports whether computed dims agree with declared ones; a
+// declared dim of -1 (symbolic) or an undeclared shape agrees with anything.
+func sameShape(declared []int64, dims []int) bool {
+	if declared == nil {
+		return true
+	}
+	if len(declared) != len(dims) {
+		return false
+	}
+	for i, d := range declared {
+		if d > 0 && int(d) != dims[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // onnxInput returns the network input size of a model with one NCHW image
