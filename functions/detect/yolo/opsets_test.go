@@ -209,6 +209,16 @@ func opCases() []opCase {
 			g.Floats("k", []int64{1, 1, 1024}, fill(1024, 2))
 			g.Node("Add", []string{"t", "k"}, []string{"y"})
 		}},
+		opCase{name: "Mul by an [N] constant broadcast", opset: 12, want: fails, dims: []int{1, 4, 1024}, build: func(g *onnx.GraphWriter) {
+			flat(g)
+			g.Floats("k", []int64{1024}, fill(1024, 2))
+			g.Node("Mul", []string{"t", "k"}, []string{"y"})
+		}},
+		opCase{name: "Sub from a same-shape constant", opset: 12, want: runs, dims: []int{1, 4, 1024}, build: func(g *onnx.GraphWriter) {
+			flat(g)
+			g.Floats("k", []int64{1, 4, 1024}, fill(4*1024, 2))
+			g.Node("Sub", []string{"k", "t"}, []string{"y"})
+		}},
 		opCase{name: "Mul by a scalar constant", opset: 17, want: runs, dims: []int{1, 4, 1024}, build: func(g *onnx.GraphWriter) {
 			flat(g)
 			g.Floats("k", []int64{1}, []float32{2})
