@@ -97,7 +97,7 @@ func TestStartRefusesBadONNXModelsWithoutCrashing(t *testing.T) {
 		{"missing model", map[string]string{"MODEL_ONNX": dir + "/absent.onnx"}, "no such file"},
 		{"truncated model", map[string]string{"MODEL_ONNX": write("short.onnx", model[:len(model)-100])}, "not a valid ONNX file"},
 		{"not ONNX", map[string]string{"MODEL_ONNX": write("prose.onnx", []byte("this is not a network\n"))}, "not a valid ONNX file"},
-		{"names of another model", map[string]string{"MODEL_NAMES": write("coco.names", []byte(strings.Join(darknet.COCOLabels(), "\n")))}, "does not match the names file's 80 labels"},
+		{"names of another model", map[string]string{"MODEL_NAMES": write("coco.names", []byte(strings.Join(darknet.COCOLabels(), "\n")))}, "disagree with the names the export"},
 		{"no names", map[string]string{"MODEL_NAMES": ""}, "MODEL_ONNX needs MODEL_NAMES"},
 		{"mixed with darknet", map[string]string{"MODEL_CFG": "m.cfg"}, "cannot be combined"},
 		{"input size of a fixed input", map[string]string{"INPUT_SIZE": "416"}, "fixed at 640x640"},

@@ -28,6 +28,9 @@ type Model struct {
 	// Opsets maps each operator-set domain ("" = the default ai.onnx) to
 	// its version.
 	Opsets map[string]int64
+	// Metadata holds the model's metadata_props (Ultralytics exports write
+	// "names", "stride", "imgsz" among others).
+	Metadata map[string]string
 	// Graph is the model's main graph.
 	Graph Graph
 }
@@ -113,7 +116,7 @@ func Parse(b []byte) (*Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ModelProto: %w", err)
 	}
-	m := &Model{Opsets: map[string]int64{}}
+	m := &Model{Opsets: map[string]int64{}, Metadata: map[string]string{}}
 	var graph []byte
 	for _, f := range fs {
 		switch f.num {
@@ -141,6 +144,15 @@ func Parse(b []byte) (*Model, error) {
 				return nil, err
 			}
 			m.Opsets[domain] = version
+		case 14: // metadata_props
+			if err := f.want(wireBytes, "metadata_props"); err != nil {
+				return nil, err
+			}
+			key, value, err := entry(f.b)
+			if err != nil {
+				return nil, err
+			}
+			m.Metadata[key] = value
 		}
 	}
 	if m.IRVersion < 1 || m.IRVersion > 100 {
@@ -181,6 +193,24 @@ func opset(b []byte) (string, int64, error) {
 		}
 	}
 	return domain, version, nil
+}
+
+// entry reads a StringStringEntryProto.
+func entry(b []byte) (string, string, error) {
+	fs, err := fields(b)
+	if err != nil {
+		return "", "", fmt.Errorf("metadata_props: %w", err)
+	}
+	var key, value string
+	for _, f := range fs {
+		switch f.num {
+		case 1:
+			key = string(f.b)
+		case 2:
+			value = string(f.b)
+		}
+	}
+	return key, value, nil
 }
 
 func parseGraph(b []byte) (Graph, error) {
@@ -355,29 +385,27 @@ func checkTensor(b []byte) (string, error) {
 			name = string(f.b)
 		case 9:
 			raw, hasRaw = f.b, true
-		case 4, 5: // float_data, int32_data (packed fixed32 or varints)
+		case 4: // float_data: packed or single fixed32
 			typed++
-			if f.wire == wireBytes && f.num == 4 {
+			if f.wire == wireBytes {
 				counts += int64(len(f.b) / 4)
-			} else if vs, err := f.ints(); err == nil && f.num == 5 {
-				counts += int64(len(vs))
 			} else {
 				counts++
 			}
-		case 7, 11: // int64_data, uint64_data
-			typed++
-			vs, err := f.ints()
-			if err != nil {
-				return name, err
-			}
-			counts += int64(len(vs))
-		case 10: // double_data
+		case 10: // double_data: packed or single fixed64
 			typed++
 			if f.wire == wireBytes {
 				counts += int64(len(f.b) / 8)
 			} else {
 				counts++
 			}
+		case 5, 7, 11: // int32_data, int64_data, uint64_data: varints
+			typed++
+			vs, err := f.ints()
+			if err != nil {
+				return name, err
+			}
+			counts += int64(len(vs))
 		case 13:
 			external = true
 		case 14:

@@ -105,3 +105,40 @@ func TestReadRefusesWhatIsNotAFile(t *testing.T) {
 		t.Errorf("absent: %v", err)
 	}
 }
+
+func TestNamesFromUltralyticsMetadata(t *testing.T) {
+	cases := []struct {
+		meta string
+		want []string
+		err  bool
+	}{
+		{"{0: 'person', 1: 'bicycle', 2: 'cell phone'}", []string{"person", "bicycle", "cell phone"}, false},
+		{"{1: 'b', 0: 'a'}", []string{"a", "b"}, false},
+		{`{0: "driver's seat", 1: 'back\\slash'}`, []string{"driver's seat", `back\slash`}, false},
+		{"['accident', 'fire']", []string{"accident", "fire"}, false},
+		{"{0: 'a', 2: 'c'}", nil, true},
+		{"person,bicycle", nil, true},
+		{"{}", nil, true},
+	}
+	for _, c := range cases {
+		m := &Model{Metadata: map[string]string{"names": c.meta}}
+		got, ok, err := m.Names()
+		if !ok || (err != nil) != c.err || !slices.Equal(got, c.want) {
+			t.Errorf("%s: %q, %v, %v; want %q (error %v)", c.meta, got, ok, err, c.want, c.err)
+		}
+	}
+	if _, ok, _ := (&Model{}).Names(); ok {
+		t.Error("a model without names metadata has names")
+	}
+	g, err := Generate(KindPatternV8, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := Read(g.Model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if names, ok, err := m.Names(); !ok || err != nil || strings.Join(names, ",") != "accident,fire,gun,knife" {
+		t.Fatalf("the pattern model's names metadata: %q %v %v", names, ok, err)
+	}
+}

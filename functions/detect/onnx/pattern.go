@@ -75,7 +75,8 @@ func Generate(kind Kind, dir string) (*Generated, error) {
 // cells themselves (centre and size in input pixels, a constant). The v5
 // output keeps objectness and class probability apart, as YOLOv5 does; the
 // v8 output has one score per class, their product, so both layouts score a
-// full cell darknet.PatternConfidence(1), as the darknet model does.
+// full cell darknet.PatternConfidence(1), as the darknet model does. Like an
+// Ultralytics export, the file carries its labels in its "names" metadata.
 func PatternModel(v8 bool, size int) []byte {
 	const cell, gain = darknet.PatternCell, float32(darknet.PatternGain)
 	classes := len(darknet.IncidentLabels())
@@ -159,6 +160,12 @@ func PatternModel(v8 bool, size int) []byte {
 		g.Node("Transpose", []string{"head.rows"}, []string{"output0"}, Ints("perm", 0, 2, 1))
 		g.Output("output0", 1, n, rows)
 	}
+	var names []string
+	for i, l := range darknet.IncidentLabels() {
+		names = append(names, fmt.Sprintf("%d: '%s'", i, l))
+	}
+	g.Metadata("names", "{"+strings.Join(names, ", ")+"}")
+	g.Metadata("imgsz", fmt.Sprintf("[%d, %d]", size, size))
 	return g.Encode(PatternOpset, PatternProducer)
 }
 

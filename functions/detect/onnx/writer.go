@@ -6,6 +6,15 @@ package onnx
 type GraphWriter struct {
 	name                  string
 	nodes, inits, in, out []message
+	meta                  []message
+}
+
+// Metadata adds a metadata_props entry to the model.
+func (g *GraphWriter) Metadata(key, value string) {
+	var e message
+	e.str(1, key)
+	e.str(2, value)
+	g.meta = append(g.meta, e)
 }
 
 // NewGraph returns an empty graph called name.
@@ -123,6 +132,9 @@ func (g *GraphWriter) Encode(opset int64, producer string) []byte {
 	m.str(3, "1")
 	m.bytes(7, gr)
 	m.bytes(8, op)
+	for _, e := range g.meta {
+		m.bytes(14, e)
+	}
 	return m
 }
 

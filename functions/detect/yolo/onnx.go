@@ -6,6 +6,7 @@ import (
 	"image"
 	"image/color"
 	"math"
+	"slices"
 	"strings"
 
 	"gocv.io/x/gocv"
@@ -57,7 +58,8 @@ type ONNXNet struct {
 
 // LoadONNX checks and loads an ONNX YOLO export and its names file (one
 // label per line). Before serving it checks, in order: the names file; the
-// model's protocol-buffer structure (package onnx); one image input of 3
+// model's protocol-buffer structure (package onnx); that the names file
+// agrees with the names an Ultralytics export carries, if any; one image input of 3
 // channels; that OpenCV imports it and runs a forward pass (in a guarded
 // probe, so that OpenCV's exceptions become errors instead of ending the
 // process); and that the output is [1, N, 5+C] or [1, 4+C, N] for the C
@@ -76,6 +78,10 @@ func LoadONNX(model, names string, opts Options) (*ONNXNet, error) {
 	m, err := onnx.Read(model)
 	if err != nil {
 		return nil, err
+	}
+	if embedded, ok, err := m.Names(); ok && err == nil && !slices.Equal(embedded, labels) {
+		return nil, fmt.Errorf("model names %s (%d labels: %s) disagree with the names the export %s carries (%d: %s): write the names file from them, one a line in class order",
+			names, len(labels), strings.Join(first(labels, 6), ", "), model, len(embedded), strings.Join(first(embedded, 6), ", "))
 	}
 	size, err := onnxInput(m, opts.InputSize)
 	if err != nil {
@@ -151,6 +157,14 @@ func onnxInput(m *onnx.Model, want int) (image.Point, error) {
 		want = DefaultONNXInput
 	}
 	return image.Pt(want, want), nil
+}
+
+// first returns at most n elements of list.
+func first(list []string, n int) []string {
+	if len(list) > n {
+		return list[:n]
+	}
+	return list
 }
 
 // LayoutOf tells the layout of an output of the given dims for a model of

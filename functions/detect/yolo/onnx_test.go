@@ -219,8 +219,15 @@ func TestLoadONNXRefusesBadFilesWithAClearError(t *testing.T) {
 		{"darknet weights", write("weights.onnx", weights), g.Names, Options{}, "not a valid ONNX file"},
 		{"text", write("text.onnx", []byte("this is not a model\n")), g.Names, Options{}, "not a valid ONNX file"},
 		{"JPEG", write("jpeg.onnx", []byte{0xff, 0xd8, 0xff, 0xe0, 0, 16, 'J', 'F', 'I', 'F', 0}), g.Names, Options{}, "not a valid ONNX file"},
-		{"names of another model", g.Model, write("three.names", []byte("a\nb\nc\n")), Options{}, "does not match the names file's 3 labels"},
-		{"COCO names on a 4-class model", g.Model, write("coco.names", []byte(strings.Join(darknet.COCOLabels(), "\n"))), Options{}, "looks like a YOLOv5 export of 4 classes"},
+		{"names of another model", g.Model, write("three.names", []byte("a\nb\nc\n")), Options{}, "disagree with the names the export"},
+		{"COCO names on a 4-class model", g.Model, write("coco.names", []byte(strings.Join(darknet.COCOLabels(), "\n"))), Options{}, "disagree with the names the export"},
+		{"COCO names on a 4-class model without names metadata", writeGraph(t, 12, func(g *onnx.GraphWriter) {
+			g.Floats("w", []int64{8, 3, 1, 1}, fill(24, 0.1))
+			g.Node("Conv", []string{"x", "w"}, []string{"c"}, onnx.Ints("kernel_shape", 1, 1))
+			g.Ints("s", 1, 8, 1024)
+			g.Node("Reshape", []string{"c", "s"}, []string{"y"})
+		}, 1, 8, 1024), write("coco.names", []byte(strings.Join(darknet.COCOLabels(), "\n"))), Options{}, "looks like a YOLOv8/YOLO11 export of 4 classes"},
+		{"names in another order than the export's", g.Model, write("swapped.names", []byte("fire\naccident\ngun\nknife\n")), Options{}, "disagree with the names the export"},
 		{"input size of a fixed input", g.Model, g.Names, Options{InputSize: 320}, "fixed at 640x640"},
 		{"operator OpenCV 4.6 cannot import", writeGraph(t, 17, func(g *onnx.GraphWriter) {
 			flat(g)
