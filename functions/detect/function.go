@@ -1,14 +1,16 @@
 // Package function is detect: a Knative CloudEvents function that runs a
 // YOLO model — darknet (YOLOv4, YOLOv4-tiny or any compatible cfg) or an
-// ONNX export (YOLOv5 or YOLOv8/YOLO11 output layout) — through OpenCV on each dev.edgewatch.motion.detected event and emits one
+// ONNX export (YOLOv5 or YOLOv8/YOLO11 output layout) — through OpenCV on
+// each dev.edgewatch.motion.detected event and emits one
 // dev.edgewatch.detection.<class> event per incident class found.
 //
 // The model loads in Start; Ready stays false (and Handle answers 503, which
 // the broker retries) until a warm-up forward pass has run. Concurrent
-// requests share forward passes through package batch. Packages darknet
-// and onnx (model files), yolo (OpenCV network) and batch (dynamic batching) do the
-// work; this package validates events, maps classes, builds and delivers
-// the detection events. docs/detect.md describes configuration and design.
+// requests share forward passes through package batch. Packages darknet and
+// onnx (model files), yolo (OpenCV networks) and batch (dynamic batching) do
+// the work; this package validates events, maps classes, builds and
+// delivers the detection events. docs/detect.md describes configuration
+// and design.
 package function
 
 import (

@@ -352,8 +352,21 @@ func checkAttribute(b []byte) error {
 	return nil
 }
 
-// elemSize is the byte size of each ONNX TensorProto data type that has one.
-var elemSize = map[int64]int64{1: 4, 2: 1, 3: 1, 4: 2, 5: 2, 6: 4, 7: 8, 9: 1, 10: 2, 11: 8, 12: 4, 13: 8, 16: 2}
+// elemSize returns the byte size of an ONNX TensorProto data type, and
+// false for types without a fixed size (strings, complex, sub-byte types).
+func elemSize(dtype int64) (int64, bool) {
+	switch dtype {
+	case 2, 3, 9: // UINT8, INT8, BOOL
+		return 1, true
+	case 4, 5, 10, 16: // UINT16, INT16, FLOAT16, BFLOAT16
+		return 2, true
+	case 1, 6, 12: // FLOAT, INT32, UINT32
+		return 4, true
+	case 7, 11, 13: // INT64, DOUBLE, UINT64
+		return 8, true
+	}
+	return 0, false
+}
 
 // checkTensor checks that a TensorProto's data matches its shape and type
 // and that it is stored in the file; it returns the tensor's name.
@@ -422,7 +435,7 @@ func checkTensor(b []byte) (string, error) {
 		}
 		n *= d
 	}
-	size, known := elemSize[dtype]
+	size, known := elemSize(dtype)
 	switch {
 	case hasRaw && known && int64(len(raw)) != n*size:
 		return name, fmt.Errorf("raw data of %d bytes, dims %v of type %d need %d", len(raw), dims, dtype, n*size)

@@ -11,11 +11,6 @@ import (
 // quotes, or in double quotes when the text holds a single quote.
 const pyString = `'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)"`
 
-var (
-	dictEntry = regexp.MustCompile(`(\d+)\s*:\s*(?:` + pyString + `)`)
-	listEntry = regexp.MustCompile(pyString)
-)
-
 // Names returns the class labels an Ultralytics export carries in its
 // "names" metadata, in class-index order: a Python dict repr
 // ("{0: 'person', 1: 'bicycle'}", YOLOv5 v7 and YOLOv8/YOLO11) or list repr
@@ -27,6 +22,8 @@ func (m *Model) Names() (names []string, ok bool, err error) {
 		return nil, false, nil
 	}
 	v = strings.TrimSpace(v)
+	dictEntry := regexp.MustCompile(`(\d+)\s*:\s*(?:` + pyString + `)`)
+	listEntry := regexp.MustCompile(pyString)
 	switch {
 	case strings.HasPrefix(v, "{") && strings.HasSuffix(v, "}"):
 		byIndex := map[int]string{}

@@ -33,9 +33,6 @@ const (
 // dynamic when Options.InputSize is 0: Ultralytics' default image size.
 const DefaultONNXInput = 640
 
-// letterboxGrey is the padding colour of Ultralytics' letterbox.
-var letterboxGrey = color.RGBA{R: 114, G: 114, B: 114, A: 255}
-
 // ONNXNet is a loaded ONNX YOLO export. Images are letterboxed as
 // Ultralytics does (resized keeping their aspect ratio, centred, padded with
 // grey 114) and boxes mapped back through the same scale and offset. It
@@ -301,7 +298,7 @@ func (n *ONNXNet) letterbox(img gocv.Mat) Letterbox {
 	}
 	bottom := n.size.Y - lb.Resized.Y - lb.Pad.Y
 	right := n.size.X - lb.Resized.X - lb.Pad.X
-	gocv.CopyMakeBorder(src, &n.boxed, lb.Pad.Y, bottom, lb.Pad.X, right, gocv.BorderConstant, letterboxGrey)
+	gocv.CopyMakeBorder(src, &n.boxed, lb.Pad.Y, bottom, lb.Pad.X, right, gocv.BorderConstant, color.RGBA{R: 114, G: 114, B: 114, A: 255}) // Ultralytics' grey
 	return lb
 }
 

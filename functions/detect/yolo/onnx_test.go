@@ -29,10 +29,13 @@ func onnxPattern(t testing.TB, kind onnx.Kind) *ONNXNet {
 	return n
 }
 
-var onnxKinds = map[onnx.Kind]Layout{onnx.KindPatternV5: LayoutV5, onnx.KindPatternV8: LayoutV8}
+// onnxKinds maps each generated ONNX pattern model to its output layout.
+func onnxKinds() map[onnx.Kind]Layout {
+	return map[onnx.Kind]Layout{onnx.KindPatternV5: LayoutV5, onnx.KindPatternV8: LayoutV8}
+}
 
 func TestONNXPatternModelsLoadInBothLayouts(t *testing.T) {
-	for kind, layout := range onnxKinds {
+	for kind, layout := range onnxKinds() {
 		n := onnxPattern(t, kind)
 		if n.Layout() != layout || n.InputSize() != image.Pt(640, 640) || strings.Join(n.Labels(), ",") != "accident,fire,gun,knife" ||
 			n.Backend() != BackendCPU || n.Producer() != onnx.PatternProducer {
@@ -90,7 +93,7 @@ func TestONNXLetterboxMapsBoxesBackToTheImage(t *testing.T) {
 		// Scale 4/3, 106 px left: cell (8,5) = (256,160)-(288,192) is image (112.5,120)-(136.5,144).
 		{"tall image, fractional scale", image.Pt(320, 480), image.Rect(113, 120, 137, 144), 2, 2},
 	}
-	for kind := range onnxKinds {
+	for kind := range onnxKinds() {
 		n := onnxPattern(t, kind)
 		for _, c := range cases {
 			t.Run(string(kind)+"/"+c.name, func(t *testing.T) {
