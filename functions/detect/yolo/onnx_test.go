@@ -237,6 +237,13 @@ func TestLoadONNXRefusesBadFilesWithAClearError(t *testing.T) {
 			g.Floats("k", []int64{1, 1024}, fill(1024, 2))
 			g.Node("Mul", []string{"t", "k"}, []string{"y"})
 		}, 1, 4, 1024), write("n.names", []byte("a\n")), Options{}, "cannot run it (opset 17, ops Conv Mul Reshape)"},
+		{"unknown operator", writeGraph(t, 12, func(g *onnx.GraphWriter) {
+			g.Node("NoSuchOp", []string{"x"}, []string{"y"})
+		}, 1, 3, 32, 32), write("n.names", []byte("a\n")), Options{}, "cannot run it (opset 12, ops NoSuchOp)"},
+		{"weights of the wrong shape for their Conv", writeGraph(t, 12, func(g *onnx.GraphWriter) {
+			g.Floats("w", []int64{4, 5, 3, 3}, fill(180, 0.1))
+			g.Node("Conv", []string{"x", "w"}, []string{"y"}, onnx.Ints("kernel_shape", 3, 3))
+		}, 1, 4, 30, 30), write("n.names", []byte("a\n")), Options{}, "cannot run it"},
 		{"operator OpenCV 4.6 imports wrongly", writeGraph(t, 13, func(g *onnx.GraphWriter) {
 			flat(g)
 			g.Ints("sp", 1, 3)
