@@ -38,7 +38,7 @@ build: ## Build the edgewatch runner into bin/.
 	$(GO) build -o bin/edgewatch ./cmd/edgewatch
 
 .PHONY: run
-run: deps build ## Set up and run the whole pipeline on this machine (Ctrl-C stops it).
+run: deps build ## Set up and run the whole pipeline on this machine (Ctrl-C stops it; DEMO_MODEL=pattern-onnx-v8 runs the demo model as ONNX).
 	./bin/edgewatch up -exit-with-parent $(UP_FLAGS)
 
 .PHONY: test

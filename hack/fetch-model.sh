@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fetch or generate the darknet model detect loads, and print the MODEL_*
+# Fetch or generate the model detect loads, and print the MODEL_*
 # settings that load it.
 #
 #   hack/fetch-model.sh [KIND] [DIR] [-- extra yolo-model flags]
@@ -9,6 +9,8 @@
 #   full            official YOLOv4 COCO files (needs internet; 257,717,640-byte weights)
 #   pattern         edgewatch's generated colour-pattern model: a crafted test
 #                   network that reacts to solid coloured squares, NOT a trained detector
+#   pattern-onnx-v5 the same network as an ONNX export with YOLOv5's output layout
+#   pattern-onnx-v8 the same network as an ONNX export with YOLOv8/YOLO11's output layout
 #   generated-tiny  official YOLOv4-tiny layout with pseudo-random weights (load/speed tests)
 #   generated-full  official YOLOv4 layout with pseudo-random weights (load/speed tests)
 # DIR defaults to ${XDG_CACHE_HOME:-~/.cache}/edgewatch/models/KIND.
@@ -28,11 +30,11 @@ cd "$root/functions/detect"
 case $kind in
   tiny|full)
     exec go run ./cmd/yolo-model fetch --kind "$kind" --dir "$dir" "$@" ;;
-  pattern)
-    exec go run ./cmd/yolo-model generate --kind pattern --dir "$dir" ;;
+  pattern|pattern-onnx-v5|pattern-onnx-v8)
+    exec go run ./cmd/yolo-model generate --kind "$kind" --dir "$dir" ;;
   generated-tiny|generated-full)
     exec go run ./cmd/yolo-model generate --kind "${kind#generated-}" --dir "$dir" ;;
   *)
-    echo "unknown model kind '$kind' (want tiny, full, pattern, generated-tiny or generated-full)" >&2
+    echo "unknown model kind '$kind' (want tiny, full, pattern, pattern-onnx-v5, pattern-onnx-v8, generated-tiny or generated-full)" >&2
     exit 2 ;;
 esac

@@ -16,6 +16,7 @@ import (
 
 	"github.com/edgewatch/edgewatch/functions/caption/vlmtest"
 	"github.com/edgewatch/edgewatch/functions/detect/darknet"
+	"github.com/edgewatch/edgewatch/functions/detect/onnx"
 	"github.com/edgewatch/edgewatch/functions/motion-source/samplevideo"
 )
 
@@ -118,12 +119,16 @@ func planPipeline(ctx context.Context, log *slog.Logger, o upOptions, state stri
 }
 
 // prepareModel picks detect's model: files named by MODEL_CFG, MODEL_WEIGHTS
-// and MODEL_NAMES, else the official COCO files hack/fetch-model.sh fetched
-// (into its default cache directory or the state directory's models/), else
-// the generated colour-pattern model.
+// and MODEL_NAMES or by MODEL_ONNX and MODEL_NAMES, else the official COCO
+// files hack/fetch-model.sh fetched (into its default cache directory or the
+// state directory's models/), else the generated colour-pattern model (see
+// demoModel).
 func prepareModel(state string) ([]string, string, error) {
 	if cfg, weights, names := os.Getenv("MODEL_CFG"), os.Getenv("MODEL_WEIGHTS"), os.Getenv("MODEL_NAMES"); cfg != "" && weights != "" && names != "" {
 		return nil, "detect uses the configured model " + weights, nil
+	}
+	if model, names := os.Getenv("MODEL_ONNX"), os.Getenv("MODEL_NAMES"); model != "" && names != "" {
+		return nil, "detect uses the configured ONNX model " + model, nil
 	}
 	for _, dir := range modelDirs(state) {
 		for _, name := range []string{"yolov4", "yolov4-tiny"} {
@@ -134,11 +139,29 @@ func prepareModel(state string) ([]string, string, error) {
 			}
 		}
 	}
-	g, err := darknet.Generate(darknet.KindPattern, filepath.Join(state, "pattern-model"))
-	if err != nil {
-		return nil, "", fmt.Errorf("generate the demo model: %w", err)
+	return demoModel(filepath.Join(state, "pattern-model"), os.Getenv("DEMO_MODEL"))
+}
+
+// demoModel generates the colour-pattern model into dir in the format
+// DEMO_MODEL names: darknet files (pattern, the default) or an ONNX export
+// with YOLOv5's or YOLOv8's output layout (pattern-onnx-v5, pattern-onnx-v8).
+func demoModel(dir, kind string) ([]string, string, error) {
+	const note = "DEMO MODEL: no trained weights found, detect runs a generated colour-pattern network (yellow=accident, red=fire, green=gun, blue=knife), not a trained detector; see docs/models.md"
+	switch kind {
+	case "", "pattern":
+		g, err := darknet.Generate(darknet.KindPattern, dir)
+		if err != nil {
+			return nil, "", fmt.Errorf("generate the demo model: %w", err)
+		}
+		return modelFileEnv(g.Files), note, nil
+	case string(onnx.KindPatternV5), string(onnx.KindPatternV8):
+		g, err := onnx.Generate(onnx.Kind(kind), dir)
+		if err != nil {
+			return nil, "", fmt.Errorf("generate the demo model: %w", err)
+		}
+		return []string{"MODEL_ONNX=" + g.Model, "MODEL_NAMES=" + g.Names}, note + " (as ONNX, " + kind + ")", nil
 	}
-	return modelFileEnv(g.Files), "DEMO MODEL: no trained weights found, detect runs a generated colour-pattern network (yellow=accident, red=fire, green=gun, blue=knife), not a trained detector; see docs/models.md", nil
+	return nil, "", fmt.Errorf("DEMO_MODEL=%q: want pattern, %s or %s", kind, onnx.KindPatternV5, onnx.KindPatternV8)
 }
 
 // modelDirs lists where fetched official models are looked for, best first.

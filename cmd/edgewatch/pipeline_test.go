@@ -7,11 +7,12 @@ import (
 	"testing"
 
 	"github.com/edgewatch/edgewatch/functions/detect/darknet"
+	"github.com/edgewatch/edgewatch/functions/detect/onnx"
 )
 
 func TestPrepareModelFallsBackToTheAnnouncedDemoModel(t *testing.T) {
 	t.Setenv("XDG_CACHE_HOME", t.TempDir())
-	for _, k := range []string{"MODEL_CFG", "MODEL_WEIGHTS", "MODEL_NAMES"} {
+	for _, k := range []string{"MODEL_CFG", "MODEL_WEIGHTS", "MODEL_NAMES", "MODEL_ONNX", "DEMO_MODEL"} {
 		t.Setenv(k, "")
 	}
 	state := t.TempDir()
@@ -34,7 +35,7 @@ func TestPrepareModelFallsBackToTheAnnouncedDemoModel(t *testing.T) {
 func TestPrepareModelPrefersFetchedOfficialFiles(t *testing.T) {
 	cache := t.TempDir()
 	t.Setenv("XDG_CACHE_HOME", cache)
-	for _, k := range []string{"MODEL_CFG", "MODEL_WEIGHTS", "MODEL_NAMES"} {
+	for _, k := range []string{"MODEL_CFG", "MODEL_WEIGHTS", "MODEL_NAMES", "MODEL_ONNX", "DEMO_MODEL"} {
 		t.Setenv(k, "")
 	}
 	dir := filepath.Join(cache, "edgewatch", "models", "tiny")
@@ -60,6 +61,41 @@ func TestPrepareModelPrefersFetchedOfficialFiles(t *testing.T) {
 	}
 	if _, note, err := prepareModel(t.TempDir()); err != nil || !strings.HasPrefix(note, "DEMO MODEL") {
 		t.Fatalf("truncated weights chosen: %q %v", note, err)
+	}
+}
+
+func TestPrepareModelWritesTheONNXDemoModelWhenAskedTo(t *testing.T) {
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+	for _, k := range []string{"MODEL_CFG", "MODEL_WEIGHTS", "MODEL_NAMES", "MODEL_ONNX"} {
+		t.Setenv(k, "")
+	}
+	for _, kind := range []string{"pattern-onnx-v5", "pattern-onnx-v8"} {
+		t.Setenv("DEMO_MODEL", kind)
+		state := t.TempDir()
+		env, note, err := prepareModel(state)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(note, "DEMO MODEL") || !strings.Contains(note, kind) || value(env, "MODEL_CFG") != "" {
+			t.Fatalf("%s: env %v note %q", kind, env, note)
+		}
+		want := filepath.Join(state, "pattern-model", strings.Replace(kind, "-onnx", "", 1)+".onnx")
+		if value(env, "MODEL_ONNX") != want {
+			t.Fatalf("%s: MODEL_ONNX=%q, want %q", kind, value(env, "MODEL_ONNX"), want)
+		}
+		if _, err := onnx.Read(want); err != nil {
+			t.Fatalf("%s: the generated model fails detect's structure check: %v", kind, err)
+		}
+	}
+	t.Setenv("DEMO_MODEL", "pattern-onnx-v9")
+	if _, _, err := prepareModel(t.TempDir()); err == nil || !strings.Contains(err.Error(), "DEMO_MODEL") {
+		t.Fatalf("an unknown DEMO_MODEL: %v", err)
+	}
+	// A configured ONNX model is left to detect, which reads it from the environment.
+	t.Setenv("MODEL_ONNX", "/models/best.onnx")
+	t.Setenv("MODEL_NAMES", "/models/best.names")
+	if env, note, err := prepareModel(t.TempDir()); err != nil || env != nil || !strings.Contains(note, "/models/best.onnx") {
+		t.Fatalf("configured ONNX model: env %v note %q err %v", env, note, err)
 	}
 }
 

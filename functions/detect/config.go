@@ -17,13 +17,17 @@ import (
 // (environment plus the optional ./cfg file). docs/detect.md lists every key.
 type Config struct {
 	// Model names the darknet cfg, weights and names files (MODEL_CFG,
-	// MODEL_WEIGHTS, MODEL_NAMES; required).
+	// MODEL_WEIGHTS, MODEL_NAMES). With ONNX set, only Names is used.
 	Model darknet.Files
+	// ONNX is an ONNX export to run instead of darknet files (MODEL_ONNX,
+	// with MODEL_NAMES; exclusive with MODEL_CFG and MODEL_WEIGHTS).
+	ONNX string
 	// ModelName is written to each detection's "model" field (MODEL_NAME;
-	// default: the weights file name without extension).
+	// default: the weights or ONNX file name without extension).
 	ModelName string
 	// InputSize is the square network input, a multiple of 32 (INPUT_SIZE;
-	// default 0 = the cfg's width and height).
+	// default 0 = the cfg's width and height, or the ONNX model's input;
+	// only an ONNX model with a dynamic input can be given another).
 	InputSize int
 	// Confidence is the minimum class score (CONF_THRESHOLD; default 0.5).
 	Confidence float32
@@ -74,6 +78,7 @@ func ParseConfig(cfg map[string]string) (Config, error) {
 			Weights: p.str("MODEL_WEIGHTS", ""),
 			Names:   p.str("MODEL_NAMES", ""),
 		},
+		ONNX:           p.str("MODEL_ONNX", ""),
 		ModelName:      p.str("MODEL_NAME", ""),
 		InputSize:      p.int("INPUT_SIZE", 0, 0, 4096),
 		Confidence:     p.unit("CONF_THRESHOLD", 0.5),
@@ -97,11 +102,8 @@ func ParseConfig(cfg map[string]string) (Config, error) {
 	if c.Backend, err = yolo.ParseBackend(strings.ToLower(p.str("DNN_BACKEND", "auto"))); err != nil {
 		return Config{}, fmt.Errorf("DNN_BACKEND: %w", err)
 	}
-	if c.Model.Cfg == "" || c.Model.Weights == "" || c.Model.Names == "" {
-		return Config{}, fmt.Errorf("MODEL_CFG, MODEL_WEIGHTS and MODEL_NAMES are required (generate a demo model with: go run ./cmd/yolo-model generate --kind pattern --dir DIR)")
-	}
-	if c.ModelName == "" {
-		c.ModelName = strings.TrimSuffix(filepath.Base(c.Model.Weights), filepath.Ext(c.Model.Weights))
+	if err := c.checkModel(); err != nil {
+		return Config{}, err
 	}
 	if c.InputSize%32 != 0 {
 		return Config{}, fmt.Errorf("INPUT_SIZE=%d: must be a multiple of 32", c.InputSize)
@@ -115,6 +117,27 @@ func ParseConfig(cfg map[string]string) (Config, error) {
 		}
 	}
 	return c, nil
+}
+
+// checkModel requires one model format: MODEL_ONNX with MODEL_NAMES, or
+// MODEL_CFG, MODEL_WEIGHTS and MODEL_NAMES; and names the model.
+func (c *Config) checkModel() error {
+	const demo = "generate a demo model with: go run ./cmd/yolo-model generate --kind pattern|pattern-onnx-v5|pattern-onnx-v8 --dir DIR"
+	file := c.Model.Weights
+	switch {
+	case c.ONNX != "" && (c.Model.Cfg != "" || c.Model.Weights != ""):
+		return fmt.Errorf("MODEL_ONNX cannot be combined with MODEL_CFG or MODEL_WEIGHTS: set MODEL_ONNX and MODEL_NAMES for an ONNX export, or MODEL_CFG, MODEL_WEIGHTS and MODEL_NAMES for a darknet model")
+	case c.ONNX != "" && c.Model.Names == "":
+		return fmt.Errorf("MODEL_ONNX needs MODEL_NAMES, the labels file (one label per line, in class order)")
+	case c.ONNX != "":
+		file = c.ONNX
+	case c.Model.Cfg == "" || c.Model.Weights == "" || c.Model.Names == "":
+		return fmt.Errorf("MODEL_CFG, MODEL_WEIGHTS and MODEL_NAMES are required, or MODEL_ONNX and MODEL_NAMES (%s)", demo)
+	}
+	if c.ModelName == "" {
+		c.ModelName = strings.TrimSuffix(filepath.Base(file), filepath.Ext(file))
+	}
+	return nil
 }
 
 // ParseClassMap reads "label=class,label=class". Labels may contain spaces

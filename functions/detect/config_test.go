@@ -37,6 +37,30 @@ func TestParseConfigRefusesBadValues(t *testing.T) {
 	}
 }
 
+func TestParseConfigChoosesOneModelFormat(t *testing.T) {
+	c, err := ParseConfig(map[string]string{"MODEL_ONNX": "/m/best.onnx", "MODEL_NAMES": "m.names"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.ONNX != "/m/best.onnx" || c.Model.Names != "m.names" || c.ModelName != "best" {
+		t.Fatalf("ONNX config: %+v", c)
+	}
+	for _, bad := range []struct {
+		cfg  map[string]string
+		want string
+	}{
+		{map[string]string{"MODEL_ONNX": "m.onnx", "MODEL_CFG": "m.cfg", "MODEL_NAMES": "m.names"}, "cannot be combined"},
+		{map[string]string{"MODEL_ONNX": "m.onnx", "MODEL_WEIGHTS": "m.weights", "MODEL_NAMES": "m.names"}, "cannot be combined"},
+		{map[string]string{"MODEL_ONNX": "m.onnx"}, "MODEL_ONNX needs MODEL_NAMES"},
+		{map[string]string{"MODEL_NAMES": "m.names"}, "or MODEL_ONNX and MODEL_NAMES"},
+		{map[string]string{}, "MODEL_CFG, MODEL_WEIGHTS and MODEL_NAMES are required"},
+	} {
+		if _, err := ParseConfig(bad.cfg); err == nil || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("%v: %v, want an error saying %q", bad.cfg, err, bad.want)
+		}
+	}
+}
+
 func TestClassMap(t *testing.T) {
 	m, err := ParseClassMap(" knife = knife, scissors=knife ,fire=fire, cell phone=gun,")
 	if err != nil {

@@ -1,14 +1,16 @@
 // Package function is detect: a Knative CloudEvents function that runs a
-// darknet YOLO model (YOLOv4, YOLOv4-tiny or any compatible cfg) through
-// OpenCV on each dev.edgewatch.motion.detected event and emits one
+// YOLO model — darknet (YOLOv4, YOLOv4-tiny or any compatible cfg) or an
+// ONNX export (YOLOv5 or YOLOv8/YOLO11 output layout) — through OpenCV on
+// each dev.edgewatch.motion.detected event and emits one
 // dev.edgewatch.detection.<class> event per incident class found.
 //
 // The model loads in Start; Ready stays false (and Handle answers 503, which
 // the broker retries) until a warm-up forward pass has run. Concurrent
-// requests share forward passes through package batch. Packages darknet
-// (model files), yolo (OpenCV network) and batch (dynamic batching) do the
-// work; this package validates events, maps classes, builds and delivers
-// the detection events. docs/detect.md describes configuration and design.
+// requests share forward passes through package batch. Packages darknet and
+// onnx (model files), yolo (OpenCV networks) and batch (dynamic batching) do
+// the work; this package validates events, maps classes, builds and
+// delivers the detection events. docs/detect.md describes configuration
+// and design.
 package function
 
 import (
@@ -31,6 +33,7 @@ import (
 
 	"github.com/edgewatch/edgewatch/functions/detect/batch"
 	"github.com/edgewatch/edgewatch/functions/detect/darknet"
+	"github.com/edgewatch/edgewatch/functions/detect/onnx"
 	"github.com/edgewatch/edgewatch/functions/detect/yolo"
 )
 
@@ -87,7 +90,7 @@ type service struct {
 	log     *slog.Logger
 	m       *metrics
 	now     func() time.Time
-	net     *yolo.Net
+	net     yolo.Model
 	classes []string // incident class per model label index, "" = ignored
 	batcher *batch.Batcher[gocv.Mat, []yolo.Detection]
 	client  cloudevents.Client // nil without K_SINK
@@ -136,26 +139,20 @@ func (f *Function) Start(ctx context.Context, cfgMap map[string]string) error {
 // load checks the model files, loads the network, warms it up and starts
 // the batcher and the sink client.
 func (f *Function) load(cfg Config) (*service, error) {
-	model, err := darknet.Check(cfg.Model)
+	yolo.SetThreads(cfg.Threads)
+	net, err := f.loadModel(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("detect: %w", err)
 	}
-	if isPatternModel(model) {
-		f.log.Warn("the loaded model is edgewatch's generated colour-pattern model: it reacts to solid yellow, red, green and blue squares, it is NOT a trained detector")
-	}
-	classes := classesFor(cfg.ClassMap, model.Labels)
+	classes := classesFor(cfg.ClassMap, net.Labels())
 	if strings.Join(classes, "") == "" {
-		return nil, fmt.Errorf("detect: no model label maps to an incident class (labels %s…; set CLASS_MAP)", strings.Join(first(model.Labels, 5), ", "))
+		net.Close()
+		return nil, fmt.Errorf("detect: no model label maps to an incident class (labels %s…; set CLASS_MAP)", strings.Join(first(net.Labels(), 5), ", "))
 	}
 	for label := range cfg.ClassMap {
-		if !slices.Contains(model.Labels, label) {
+		if !slices.Contains(net.Labels(), label) {
 			f.log.Warn("CLASS_MAP names a label the model does not have", "label", label)
 		}
-	}
-	yolo.SetThreads(cfg.Threads)
-	net, err := yolo.Load(model, yolo.Options{InputSize: cfg.InputSize, Confidence: cfg.Confidence, NMS: cfg.NMS, Backend: cfg.Backend})
-	if err != nil {
-		return nil, fmt.Errorf("detect: %w", err)
 	}
 	if note := net.BackendNote(); note != "" {
 		f.log.Warn(note)
@@ -180,6 +177,34 @@ func (f *Function) load(cfg Config) (*service, error) {
 	}
 	return s, nil
 }
+
+// loadModel checks and loads the configured model: an ONNX export
+// (MODEL_ONNX) or darknet files (MODEL_CFG, MODEL_WEIGHTS).
+func (f *Function) loadModel(cfg Config) (yolo.Model, error) {
+	opts := yolo.Options{InputSize: cfg.InputSize, Confidence: cfg.Confidence, NMS: cfg.NMS, Backend: cfg.Backend}
+	if cfg.ONNX != "" {
+		net, err := yolo.LoadONNX(cfg.ONNX, cfg.Model.Names, opts)
+		if err != nil {
+			return nil, err
+		}
+		if net.Producer() == onnx.PatternProducer {
+			f.log.Warn(patternWarning)
+		}
+		f.log.Info("ONNX model loaded", "layout", net.Layout(), "input", net.InputSize())
+		return net, nil
+	}
+	model, err := darknet.Check(cfg.Model)
+	if err != nil {
+		return nil, err
+	}
+	if isPatternModel(model) {
+		f.log.Warn(patternWarning)
+	}
+	return yolo.Load(model, opts)
+}
+
+// patternWarning is logged when detect loads the generated pattern model.
+const patternWarning = "the loaded model is edgewatch's generated colour-pattern model: it reacts to solid yellow, red, green and blue squares, it is NOT a trained detector"
 
 // forward is the batch function: one forward pass over the batch's images.
 func (s *service) forward(imgs []gocv.Mat) ([][]yolo.Detection, error) {

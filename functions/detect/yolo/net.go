@@ -1,12 +1,13 @@
-// Package yolo runs a darknet YOLO model through OpenCV's DNN module (gocv):
-// it loads a model that package darknet has checked, picks the CPU or CUDA
-// backend, turns a batch of images into one blob, runs one forward pass and
-// decodes the [yolo] outputs into per-image detections after non-maximum
-// suppression.
+// Package yolo runs YOLO models through OpenCV's DNN module (gocv) behind
+// one interface, Model: a darknet network that package darknet has checked
+// (Net) or an ONNX export that package onnx has checked (ONNXNet). Each
+// picks the CPU or CUDA backend, runs forward passes and decodes the outputs
+// into per-image detections after the same non-maximum suppression.
 //
-// Images are resized to the network input without letterboxing (plain
-// resize, as darknet's own OpenCV demos and BlobFromImage do), so box
-// coordinates map back to an image by scaling each axis on its own.
+// Darknet images are resized to the network input without letterboxing
+// (plain resize, as darknet's own OpenCV demos and BlobFromImage do), so box
+// coordinates map back to an image by scaling each axis on its own; ONNX
+// images are letterboxed as Ultralytics does (see FitLetterbox).
 package yolo
 
 import (
@@ -67,14 +68,11 @@ func Load(m *darknet.Model, opts Options) (*Net, error) {
 	if m == nil || m.Network == nil {
 		return nil, errors.New("yolo: no checked model")
 	}
-	if opts.Confidence < 0 || opts.Confidence > 1 || opts.NMS < 0 || opts.NMS > 1 {
-		return nil, fmt.Errorf("yolo: confidence %.2f and NMS %.2f must lie in 0–1", opts.Confidence, opts.NMS)
+	if err := checkOptions(opts); err != nil {
+		return nil, err
 	}
 	size := image.Pt(m.Network.Width, m.Network.Height)
 	if opts.InputSize != 0 {
-		if opts.InputSize < 32 || opts.InputSize%32 != 0 || opts.InputSize > 4096 {
-			return nil, fmt.Errorf("yolo: input size %d is not a multiple of 32 in 32–4096", opts.InputSize)
-		}
 		size = image.Pt(opts.InputSize, opts.InputSize)
 	}
 	net := gocv.ReadNet(m.Files.Weights, m.Files.Cfg)
@@ -98,6 +96,18 @@ func Load(m *darknet.Model, opts Options) (*Net, error) {
 		return nil, fmt.Errorf("yolo: OpenCV found %d output layers, the cfg has %d [yolo] layers", len(n.outNames), len(m.Network.Yolos))
 	}
 	return n, nil
+}
+
+// checkOptions refuses thresholds outside 0–1 and an input size that is
+// not a multiple of 32.
+func checkOptions(opts Options) error {
+	if opts.Confidence < 0 || opts.Confidence > 1 || opts.NMS < 0 || opts.NMS > 1 {
+		return fmt.Errorf("yolo: confidence %.2f and NMS %.2f must lie in 0–1", opts.Confidence, opts.NMS)
+	}
+	if opts.InputSize != 0 && (opts.InputSize < 32 || opts.InputSize%32 != 0 || opts.InputSize > 4096) {
+		return fmt.Errorf("yolo: input size %d is not a multiple of 32 in 32–4096", opts.InputSize)
+	}
+	return nil
 }
 
 // Backend returns the backend the network runs on.

@@ -1,15 +1,18 @@
-// Command yolo-model writes and fetches darknet models for detect.
+// Command yolo-model writes and fetches models for detect.
 //
-//	yolo-model generate --kind tiny|full|pattern --dir DIR
+//	yolo-model generate --kind tiny|full|pattern|pattern-onnx-v5|pattern-onnx-v8 --dir DIR
 //	yolo-model fetch --kind tiny|full --dir DIR [--mirror URL] [--pin NAME=SIZE:SHA256]...
 //	yolo-model check --cfg F --weights F --names F
+//	yolo-model check --onnx F --names F
 //	yolo-model eval (--cfg F --weights F | --onnx F) --names F [--json FILE|-] DIR
 //	yolo-model cfg --classes N --size S [--anchors-from DIR] [--base tiny|full] --out FILE
 //	yolo-model dataset check DIR [--names F] [--valid 0.1] [--seed N]
 //
 // generate writes official-layout YOLOv4-tiny or YOLOv4 files with
 // pseudo-random weights (right sizes and shapes, no training; for load and
-// speed tests) or the crafted colour-pattern model (for tests and demos).
+// speed tests) or the crafted colour-pattern model (for tests and demos),
+// as darknet files or as an ONNX export in YOLOv5's or YOLOv8's output
+// layout.
 // fetch downloads the official COCO models and verifies pinned sizes and
 // SHA-256 sums. Every command ends by checking the files as detect's Start
 // does and prints the MODEL_* settings that load them. eval measures a
@@ -32,6 +35,8 @@ import (
 
 	"github.com/edgewatch/edgewatch/functions/detect/darknet"
 	"github.com/edgewatch/edgewatch/functions/detect/modelfetch"
+	"github.com/edgewatch/edgewatch/functions/detect/onnx"
+	"github.com/edgewatch/edgewatch/functions/detect/yolo"
 )
 
 func main() {
@@ -41,9 +46,10 @@ func main() {
 }
 
 const usage = `usage:
-  yolo-model generate --kind tiny|full|pattern --dir DIR
+  yolo-model generate --kind tiny|full|pattern|pattern-onnx-v5|pattern-onnx-v8 --dir DIR
   yolo-model fetch --kind tiny|full --dir DIR [--mirror URL] [--pin NAME=SIZE:SHA256]...
   yolo-model check --cfg FILE --weights FILE --names FILE
+  yolo-model check --onnx FILE --names FILE
   yolo-model eval (--cfg FILE --weights FILE | --onnx FILE) --names FILE [--class-map MAP] [--conf 0.5] [--json FILE|-] DIR
   yolo-model cfg --classes N [--size 416] [--anchors-from DIR] [--base tiny|full] [--seed N] --out FILE
   yolo-model dataset check DIR [--names FILE] [--valid 0.1] [--seed N]
@@ -88,10 +94,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 func generate(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("generate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	kind := fs.String("kind", "pattern", "tiny, full or pattern")
+	kind := fs.String("kind", "pattern", "tiny, full, pattern, pattern-onnx-v5 or pattern-onnx-v8")
 	dir := fs.String("dir", "models", "output directory")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if k := onnx.Kind(*kind); k == onnx.KindPatternV5 || k == onnx.KindPatternV8 {
+		g, err := onnx.Generate(k, *dir)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(stderr, "wrote edgewatch's colour-pattern model as ONNX: a crafted test network that reacts to solid yellow/red/green/blue squares, NOT a trained detector")
+		return reportONNX(g.Model, g.Names, stdout)
 	}
 	g, err := darknet.Generate(darknet.Kind(*kind), *dir)
 	if err != nil {
@@ -176,10 +190,39 @@ func check(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&f.Cfg, "cfg", "", "darknet .cfg")
 	fs.StringVar(&f.Weights, "weights", "", "darknet .weights")
 	fs.StringVar(&f.Names, "names", "", ".names, one label per line")
+	model := fs.String("onnx", "", "ONNX export (instead of --cfg and --weights)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if *model != "" {
+		if f.Cfg != "" || f.Weights != "" {
+			return errors.New("check: --onnx cannot be combined with --cfg or --weights")
+		}
+		return reportONNX(*model, f.Names, stdout)
+	}
 	return report(f, stdout)
+}
+
+// reportONNX loads an ONNX model as detect would (structure check, guarded
+// OpenCV probe, output layout against the names) and prints the settings
+// that load it.
+func reportONNX(model, names string, stdout io.Writer) error {
+	n, err := yolo.LoadONNX(model, names, yolo.Options{Confidence: 0.5, NMS: 0.45, Backend: yolo.BackendCPU})
+	if err != nil {
+		return err
+	}
+	defer n.Close()
+	fmt.Fprintf(stdout, "MODEL_ONNX=%s\nMODEL_NAMES=%s\n", absPath(model), absPath(names))
+	fmt.Fprintf(stdout, "# %d classes, input %dx%d, %s output layout\n", len(n.Labels()), n.InputSize().X, n.InputSize().Y, n.Layout())
+	return nil
+}
+
+// absPath returns path made absolute, or as given when that fails.
+func absPath(path string) string {
+	if a, err := filepath.Abs(path); err == nil {
+		return a
+	}
+	return path
 }
 
 // report checks the files as detect would and prints the settings that

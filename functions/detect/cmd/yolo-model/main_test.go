@@ -31,6 +31,31 @@ func TestGeneratePatternPrintsSettingsThatCheck(t *testing.T) {
 	}
 }
 
+func TestGenerateONNXPatternPrintsSettingsThatCheck(t *testing.T) {
+	for kind, layout := range map[string]string{"pattern-onnx-v5": "yolov5", "pattern-onnx-v8": "yolov8"} {
+		dir := t.TempDir()
+		var out, errOut bytes.Buffer
+		if code := run(context.Background(), []string{"generate", "--kind", kind, "--dir", dir}, &out, &errOut); code != 0 {
+			t.Fatalf("%s: exit %d: %s", kind, code, errOut.String())
+		}
+		model := filepath.Join(dir, strings.Replace(kind, "-onnx", "", 1)+".onnx")
+		if !strings.Contains(out.String(), "MODEL_ONNX="+model) || !strings.Contains(out.String(), layout+" output layout") ||
+			!strings.Contains(errOut.String(), "NOT a trained detector") {
+			t.Fatalf("%s: stdout %q stderr %q", kind, out.String(), errOut.String())
+		}
+		out.Reset()
+		code := run(context.Background(), []string{"check", "--onnx", model, "--names", filepath.Join(dir, "pattern.names")}, &out, &errOut)
+		if code != 0 || !strings.Contains(out.String(), "4 classes, input 640x640") {
+			t.Fatalf("%s: check: exit %d, %q", kind, code, out.String())
+		}
+	}
+	var out, errOut bytes.Buffer
+	if code := run(context.Background(), []string{"check", "--onnx", "m.onnx", "--cfg", "m.cfg", "--names", "m.names"}, &out, &errOut); code != 1 ||
+		!strings.Contains(errOut.String(), "cannot be combined") {
+		t.Fatalf("check with both formats: exit %d, %q", code, errOut.String())
+	}
+}
+
 func TestFetchFromAMirrorVerifiesAndChecks(t *testing.T) {
 	// A local mirror serves generated official-layout tiny files under the official names.
 	src := t.TempDir()

@@ -1,14 +1,14 @@
 package main
 
-import (
-	"errors"
+import "github.com/edgewatch/edgewatch/functions/detect/yolo"
 
-	"github.com/edgewatch/edgewatch/functions/detect/yolo"
-)
-
-// loadONNX loads an ONNX model for eval. This build has no ONNX loader in
-// package yolo yet, so it refuses with a clear error; the loader's arrival
-// replaces this body and nothing else.
+// loadONNX loads an ONNX export for eval through detect's own loader, with
+// the same structure checks, guarded probe and output-layout detection that
+// detect's Start runs.
 func loadONNX(onnxPath, namesPath string, opts yolo.Options) (model, error) {
-	return nil, errors.New("ONNX models need detect's ONNX loader (yolo.LoadONNX), which this build does not have yet: evaluate a darknet model with --cfg, --weights and --names")
+	net, err := yolo.LoadONNX(onnxPath, namesPath, opts)
+	if err != nil {
+		return nil, err
+	}
+	return net, nil
 }

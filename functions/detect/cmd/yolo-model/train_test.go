@@ -15,6 +15,7 @@ import (
 	"github.com/edgewatch/edgewatch/functions/detect/darknet"
 	"github.com/edgewatch/edgewatch/functions/detect/dataset"
 	"github.com/edgewatch/edgewatch/functions/detect/dataset/patternset"
+	"github.com/edgewatch/edgewatch/functions/detect/onnx"
 	"github.com/edgewatch/edgewatch/functions/detect/yolo"
 )
 
@@ -112,6 +113,31 @@ func TestEvalAppliesTheClassMap(t *testing.T) {
 	}
 }
 
+// TestEvalOnONNXExports evaluates the pattern network exported as ONNX in
+// both output layouts at the set's own 416-px size, where letterboxing is the
+// identity: both must find every square exactly, as the darknet model does.
+func TestEvalOnONNXExports(t *testing.T) {
+	set := patternSet(t)
+	dir := t.TempDir()
+	names := filepath.Join(dir, "pattern.names")
+	if err := os.WriteFile(names, []byte(strings.Join(darknet.IncidentLabels(), "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, v8 := range []bool{false, true} {
+		path := filepath.Join(dir, fmt.Sprintf("pattern-v8-%t.onnx", v8))
+		if err := os.WriteFile(path, onnx.PatternModel(v8, 416), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out, errOut, code := runCmd(t, "eval", "--onnx", path, "--names", names, "--backend", "cpu", set)
+		if code != 0 {
+			t.Fatalf("v8=%t: exit %d: %s", v8, code, errOut)
+		}
+		if !strings.Contains(out, "\nmAP@0.5 = 1.0000\n") {
+			t.Errorf("v8=%t: want mAP@0.5 = 1.0000, got:\n%s", v8, out)
+		}
+	}
+}
+
 func TestEvalRefusesBadInput(t *testing.T) {
 	m, set := generatePattern(t), patternSet(t)
 	bad := t.TempDir()
@@ -138,7 +164,7 @@ func TestEvalRefusesBadInput(t *testing.T) {
 		{[]string{"eval", "--onnx", onnx, set}, "--onnx needs --names"},
 		{[]string{"eval", "--onnx", onnx, "--cfg", m.Cfg, "--names", m.Names, set}, "not both"},
 		{[]string{"eval", "--onnx", onnx + ".missing", "--names", m.Names, set}, "no such file"},
-		{[]string{"eval", "--onnx", onnx, "--names", m.Names, set}, "ONNX models need"},
+		{[]string{"eval", "--onnx", onnx, "--names", m.Names, set}, "not a valid ONNX file"},
 	} {
 		_, errOut, code := runCmd(t, c.args...)
 		if code == 0 || !strings.Contains(errOut, c.want) {
