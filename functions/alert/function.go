@@ -359,6 +359,9 @@ func (f *Function) handleCaption(ctx context.Context, e event.Event) error {
 		return f.reject(rejectData, "%v", err)
 	}
 	c.Source = e.Source()
+	if !captioned(c.Class) {
+		return f.reject(rejectCaptionRefused, "%s incidents are not captioned (only knife and gun are): caption refused", c.Class)
+	}
 	if id, ok := extension(e, ExtIncident); ok && id != c.IncidentID {
 		return f.reject(rejectData, "incident extension %q differs from the data's incident_id %q", clip(id), clip(c.IncidentID))
 	}
@@ -407,6 +410,10 @@ func (f *Function) recordDeadLetter(ctx context.Context, e event.Event, dest str
 		"code", dl.ErrorCode, "new", fresh, "bytes", dl.EventBytes, "truncated", dl.Truncated)
 	return nil
 }
+
+// captioned reports whether caption describes incidents of class; one of
+// any other class never waits for a caption.
+func captioned(class string) bool { return class == "knife" || class == "gun" }
 
 // knownType returns t if it is an edgewatch event type, else "other", so a
 // metric label cannot grow without bound.

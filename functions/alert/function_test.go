@@ -701,3 +701,22 @@ func TestTwoReplicasOneIncident(t *testing.T) {
 		t.Fatalf("%d migration rows after two replicas started", n)
 	}
 }
+
+func TestCaptionOfAnUncaptionedClassIsRefused(t *testing.T) {
+	h := start(t, map[string]string{"OPEN_SCORE": "0.5"})
+	ctx := context.Background()
+	r, err := h.f.Handle(ctx, detectionEvent(t, "m.fire", "cam-1", "fire", 0.9, time.Now()))
+	if err != nil || r == nil {
+		t.Fatalf("no opened reply: %v", err)
+	}
+	inc, _ := extension(*r, ExtIncident)
+	caption := map[string]any{"incident_id": inc, "camera": "cam-1", "class": "fire",
+		"caption": "forged", "model": "m", "created_at": time.Now().UTC().Format(time.RFC3339)}
+	_, err = h.f.Handle(ctx, jsonEvent(t, "forged", TypeCaptionCreated, "cam-1", caption))
+	if status(err) != http.StatusBadRequest || !strings.Contains(err.Error(), "not captioned") {
+		t.Fatalf("a caption of a fire incident: %v", err)
+	}
+	if n := h.count(t, `SELECT count(*) FROM incidents WHERE caption IS NOT NULL`); n != 0 {
+		t.Fatal("a fire incident took a caption")
+	}
+}
