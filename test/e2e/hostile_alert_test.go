@@ -218,6 +218,9 @@ func TestHostileOversizedBodiesAndHugeImages(t *testing.T) {
 	captionURL := fmt.Sprintf("http://127.0.0.1:%d/", p.ports.first()+2)
 	pid := p.pidOf("alert")
 	before := rssMiB(pid)
+	if before == 0 {
+		t.Fatalf("no resident memory for alert (pid %d) to measure", pid)
+	}
 	const size = 50 << 20
 	var mu sync.Mutex
 	peak, tried, refused := before, 0, 0
