@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"sort"
 
 	alert "github.com/edgewatch/edgewatch/functions/alert"
@@ -18,12 +19,25 @@ import (
 // same runtime the code `func build` generates uses.
 func hosts() map[string]func(ctx context.Context) error {
 	return map[string]func(ctx context.Context) error{
-		"detect":        func(ctx context.Context) error { return ce.New(detect.New()).Start(ctx) },
-		"alert":         func(ctx context.Context) error { return ce.New(alert.New()).Start(ctx) },
-		"caption":       func(ctx context.Context) error { return ce.New(caption.New()).Start(ctx) },
+		"detect": func(ctx context.Context) error { return ce.New(detect.New()).Start(ctx) },
+		"alert": func(ctx context.Context) error {
+			f := alert.New()
+			return guarded(ce.New(f), f.Guard).Start(ctx)
+		},
+		"caption": func(ctx context.Context) error {
+			f := caption.New()
+			return guarded(ce.New(f), f.Guard).Start(ctx)
+		},
 		"dashboard":     func(ctx context.Context) error { return fnhttp.New(dashboard.New()).Start(ctx) },
 		"motion-source": func(ctx context.Context) error { return fnhttp.New(motionsource.New()).Start(ctx) },
 	}
+}
+
+// guarded puts a function's request guard (body limit, well-formed
+// CloudEvent) in front of the handler func-go built for it.
+func guarded(s *ce.Service, guard func(http.Handler) http.Handler) *ce.Service {
+	s.Handler = guard(s.Handler)
+	return s
 }
 
 // runFunction hosts one function in this process. Its address comes from

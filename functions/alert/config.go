@@ -28,7 +28,13 @@ type Config struct {
 	DashboardURL   string
 	Cooldown       time.Duration
 	NotifyOnClose  bool
-	Dispatch       notify.DispatcherConfig
+	// MaxSkew is how far ahead of alert's clock a detection's time may be;
+	// a later one is clamped to the time it was received, and counted.
+	MaxSkew time.Duration
+	// DeadLetterMaxBytes is how much of a dead-lettered event is stored;
+	// the rest is cut off and the dead letter flagged as truncated.
+	DeadLetterMaxBytes int
+	Dispatch           notify.DispatcherConfig
 	// Channels are the configured notification channels.
 	Channels []Channel
 }
@@ -135,11 +141,14 @@ func ParseConfig(cfg map[string]string, client *http.Client) (Config, error) {
 			MinHits:   r.integer("MIN_HITS", incident.DefaultPolicy().MinHits),
 			OpenScore: r.float("OPEN_SCORE", incident.DefaultPolicy().OpenScore),
 			Window:    r.integer("SCORE_WINDOW", incident.DefaultPolicy().Window),
+			Horizon:   r.duration("DELIVERY_HORIZON", incident.DefaultPolicy().Horizon),
 		},
-		CloseInterval: r.duration("CLOSE_INTERVAL", 5*time.Second),
-		DashboardURL:  r.str("DASHBOARD_URL", ""),
-		Cooldown:      r.duration("NOTIFY_COOLDOWN", 5*time.Minute),
-		NotifyOnClose: r.boolean("NOTIFY_ON_CLOSE", false),
+		MaxSkew:            r.duration("MAX_CLOCK_SKEW", 5*time.Minute),
+		DeadLetterMaxBytes: r.integer("DEAD_LETTER_MAX_BYTES", 256<<10),
+		CloseInterval:      r.duration("CLOSE_INTERVAL", 5*time.Second),
+		DashboardURL:       r.str("DASHBOARD_URL", ""),
+		Cooldown:           r.duration("NOTIFY_COOLDOWN", 5*time.Minute),
+		NotifyOnClose:      r.boolean("NOTIFY_ON_CLOSE", false),
 	}
 	c.Dispatch = notify.DispatcherConfig{
 		MapURL:      c.DashboardURL,

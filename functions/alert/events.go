@@ -41,3 +41,12 @@ const (
 
 // CameraSource returns the CloudEvent source of a camera-originated event.
 func CameraSource(camera string) string { return "/cameras/" + camera }
+
+// Limits of events, copies of the contract's.
+const (
+	// MaxImageSide is the most pixels a side of a JPEG in an event may
+	// claim in its header.
+	MaxImageSide = 8192
+	// MaxEventBytes is the largest request body read for one event.
+	MaxEventBytes = 10 << 20
+)

@@ -30,6 +30,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/edgewatch/edgewatch/functions/alert/guard"
 	"github.com/edgewatch/edgewatch/functions/alert/incident"
 	"github.com/edgewatch/edgewatch/functions/alert/notify"
 	"github.com/edgewatch/edgewatch/functions/alert/postgres"
@@ -51,6 +52,8 @@ type Function struct {
 	wg         sync.WaitGroup
 	metricsSrv *http.Server
 	metricsLn  net.Listener
+	// now is alert's clock: receive times and the closer's.
+	now func() time.Time
 }
 
 // New returns a new alert function instance that logs JSON to stderr and
@@ -62,7 +65,21 @@ func New() *Function {
 }
 
 func newFunction(logger *slog.Logger, reg *prometheus.Registry, client *http.Client) *Function {
-	return &Function{logger: logger, registry: reg, client: client}
+	return &Function{logger: logger, registry: reg, client: client, now: time.Now}
+}
+
+// Guard wraps the CloudEvents handler that hosts this function: request
+// bodies larger than MaxEventBytes are refused with 413 before they are read
+// whole, and a body that is not one well-formed CloudEvent with 400 (415 for
+// a batch), each with the reason in the body and counted in
+// edgewatch_alert_events_rejected_total.
+func (f *Function) Guard(next http.Handler) http.Handler {
+	return guard.Handler(next, guard.Options{MaxBytes: MaxEventBytes, Refused: func(reason string, status int, msg string) {
+		if f.metrics != nil {
+			f.metrics.rejected.WithLabelValues(reason).Inc()
+		}
+		f.logger.Warn("alert: refused request", "status", status, "reason", msg)
+	}})
 }
 
 // Start reads the configuration, opens the database pool and the metrics
@@ -117,7 +134,8 @@ func (f *Function) Start(ctx context.Context, cfg map[string]string) error {
 		channels = append(channels, ch.Name)
 	}
 	m.channels(channels)
-	f.logger.Info("alert: started", "gap", c.Policy.Gap, "quiet", c.Policy.Quiet, "min_hits", c.Policy.MinHits,
+	f.logger.Info("alert: started", "gap", c.Policy.Gap, "quiet", c.Policy.Quiet, "horizon", c.Policy.Horizon,
+		"max_skew", c.MaxSkew, "min_hits", c.Policy.MinHits,
 		"open_score", c.Policy.OpenScore, "channels", channels, "metrics", c.MetricsAddress)
 	return nil
 }
@@ -156,7 +174,7 @@ func (f *Function) run(ctx context.Context) {
 }
 
 func (f *Function) closeQuiet(ctx context.Context) {
-	closed, queued, err := f.store.CloseQuiet(ctx, time.Now())
+	closed, queued, err := f.store.CloseQuiet(ctx, f.now())
 	for _, inc := range closed {
 		f.metrics.closed.WithLabelValues(inc.Class).Inc()
 		f.logger.Info("alert: incident closed", "incident", inc.ID, "camera", inc.Camera, "class", inc.Class, "hits", inc.Hits)
@@ -255,6 +273,13 @@ func (f *Function) handleDetection(ctx context.Context, e event.Event) (*event.E
 	if err != nil {
 		return nil, f.reject(rejectData, "%v", err)
 	}
+	d.Source, d.ReceivedAt = e.Source(), f.now().UTC()
+	if limit := d.ReceivedAt.Add(f.cfg.MaxSkew); d.DetectedAt.After(limit) {
+		f.metrics.clamped.WithLabelValues(class).Inc()
+		f.logger.Warn("alert: detection time ahead of alert's clock; clamped to its receive time",
+			"id", clip(e.ID()), "camera", d.Camera, "detected_at", d.DetectedAt, "received_at", d.ReceivedAt, "max_skew", f.cfg.MaxSkew)
+		d.DetectedAt = d.ReceivedAt
+	}
 	if cam, ok := extension(e, ExtCamera); ok && cam != d.Camera {
 		return nil, f.reject(rejectData, "camera extension %q differs from the data's camera %q", clip(cam), d.Camera)
 	}
@@ -333,17 +358,26 @@ func (f *Function) handleCaption(ctx context.Context, e event.Event) error {
 	if err != nil {
 		return f.reject(rejectData, "%v", err)
 	}
+	c.Source = e.Source()
+	if !captioned(c.Class) {
+		return f.reject(rejectCaptionRefused, "%s incidents are not captioned (only knife and gun are): caption refused", c.Class)
+	}
 	if id, ok := extension(e, ExtIncident); ok && id != c.IncidentID {
 		return f.reject(rejectData, "incident extension %q differs from the data's incident_id %q", clip(id), clip(c.IncidentID))
 	}
-	err = f.store.AttachCaption(ctx, c)
+	dup, err := f.store.AttachCaption(ctx, c)
 	switch {
 	case errors.Is(err, postgres.ErrUnknownIncident):
 		return f.reject(rejectUnknownIncident, "%v", err)
+	case errors.Is(err, postgres.ErrCaptionRefused):
+		return f.reject(rejectCaptionRefused, "%v", err)
 	case err != nil:
 		return f.unavailable(opCaption, err)
+	case dup:
+		f.metrics.captionDups.Inc()
+	default:
+		f.metrics.captions.Inc()
 	}
-	f.metrics.captions.Inc()
 	return nil
 }
 
@@ -354,7 +388,11 @@ func (f *Function) recordDeadLetter(ctx context.Context, e event.Event, dest str
 		// least its data.
 		raw = e.Data()
 	}
-	dl := postgres.DeadLetter{EventID: e.ID(), Type: e.Type(), Source: e.Source(), ErrorDest: dest, Event: raw}
+	dl := postgres.DeadLetter{EventID: e.ID(), Type: e.Type(), Source: e.Source(), ErrorDest: dest, Event: raw, EventBytes: len(raw)}
+	if len(raw) > f.cfg.DeadLetterMaxBytes {
+		dl.Event, dl.Truncated = raw[:f.cfg.DeadLetterMaxBytes], true
+		f.metrics.truncated.Inc()
+	}
 	if code, ok := extension(e, ExtErrorCode); ok {
 		if n, err := strconv.Atoi(code); err == nil {
 			dl.ErrorCode = &n
@@ -369,9 +407,13 @@ func (f *Function) recordDeadLetter(ctx context.Context, e event.Event, dest str
 	}
 	f.metrics.deadLetters.WithLabelValues(knownType(e.Type())).Inc()
 	f.logger.Warn("alert: dead letter", "id", clip(e.ID()), "type", clip(e.Type()), "dest", clip(dest),
-		"code", dl.ErrorCode, "new", fresh)
+		"code", dl.ErrorCode, "new", fresh, "bytes", dl.EventBytes, "truncated", dl.Truncated)
 	return nil
 }
+
+// captioned reports whether caption describes incidents of class; one of
+// any other class never waits for a caption.
+func captioned(class string) bool { return class == "knife" || class == "gun" }
 
 // knownType returns t if it is an edgewatch event type, else "other", so a
 // metric label cannot grow without bound.

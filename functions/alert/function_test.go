@@ -8,6 +8,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"image"
+	stdjpeg "image/jpeg"
 	"io"
 	"log/slog"
 	"net/http"
@@ -24,6 +26,7 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/edgewatch/edgewatch/functions/alert/internal/pgtest"
+	"github.com/edgewatch/edgewatch/functions/alert/postgres"
 )
 
 // syncBuffer is a log sink safe for concurrent writers.
@@ -106,7 +109,14 @@ func (h *harness) count(t *testing.T, query string) int {
 	return n
 }
 
-var jpeg = []byte{0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10, 'J', 'F', 'I', 'F', 0, 0xFF, 0xD9}
+// jpeg is a real 16x8 JPEG: alert reads the header of every crop.
+var jpeg = func() []byte {
+	var b bytes.Buffer
+	if err := stdjpeg.Encode(&b, image.NewGray(image.Rect(0, 0, 16, 8)), nil); err != nil {
+		panic(err)
+	}
+	return b.Bytes()
+}()
 
 func detectionData(camera, class string, conf float64, at time.Time) map[string]any {
 	return map[string]any{
@@ -292,7 +302,7 @@ func TestTwoCamerasTwoIncidents(t *testing.T) {
 }
 
 func TestQuietIncidentCloses(t *testing.T) {
-	h := start(t, map[string]string{"INCIDENT_QUIET": "300ms", "OPEN_SCORE": "0.5"})
+	h := start(t, map[string]string{"INCIDENT_QUIET": "300ms", "OPEN_SCORE": "0.5", "DELIVERY_HORIZON": "1ms"})
 	if _, err := h.f.Handle(context.Background(), detectionEvent(t, "m.fire", "cam-1", "fire", 0.9, time.Now())); err != nil {
 		t.Fatal(err)
 	}
@@ -328,9 +338,78 @@ func TestCaptionAttaches(t *testing.T) {
 	if err := h.db.QueryRow(`SELECT caption FROM incidents WHERE id = $1`, inc).Scan(&got); err != nil || got != "a man in a grey hoodie" {
 		t.Fatalf("caption %q (%v)", got, err)
 	}
+	forged := map[string]any{}
+	for k, v := range caption {
+		forged[k] = v
+	}
+	forged["caption"] = "forged"
+	_, err = h.f.Handle(ctx, jsonEvent(t, "forged-"+inc, TypeCaptionCreated, "cam-1", forged))
+	if status(err) != http.StatusBadRequest || !strings.Contains(err.Error(), "already has a caption") {
+		t.Fatalf("a second caption: %v", err)
+	}
+	if err := h.db.QueryRow(`SELECT caption FROM incidents WHERE id = $1`, inc).Scan(&got); err != nil || got != "a man in a grey hoodie" {
+		t.Fatalf("caption after a second one %q (%v)", got, err)
+	}
 	caption["incident_id"] = "00000000-0000-4000-8000-000000000000"
 	if _, err := h.f.Handle(ctx, jsonEvent(t, "caption-x", TypeCaptionCreated, "cam-1", caption)); status(err) != http.StatusBadRequest {
 		t.Fatalf("caption of an unknown incident: %v", err)
+	}
+	m := scrape(t, h.f)
+	for _, want := range []string{"edgewatch_alert_captions_attached_total 1", "edgewatch_alert_captions_duplicate_total 1",
+		`edgewatch_alert_events_rejected_total{reason="caption_refused"} 1`} {
+		if !strings.Contains(m, want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+}
+
+// TestFarFutureDetectionIsClamped sends a detection stamped 9999-01-01: it
+// is stored at its receive time and counted, and the camera's next
+// detections still make and end incidents by their own times.
+func TestFarFutureDetectionIsClamped(t *testing.T) {
+	h := start(t, map[string]string{"OPEN_SCORE": "0.5", "INCIDENT_GAP": "2s"})
+	ctx := context.Background()
+	future := time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
+	before := time.Now()
+	if _, err := h.f.Handle(ctx, detectionEvent(t, "far.fire", "cam-1", "fire", 0.9, future)); err != nil {
+		t.Fatal(err)
+	}
+	var at time.Time
+	if err := h.db.QueryRow(`SELECT detected_at FROM detections WHERE event_id = 'far.fire'`).Scan(&at); err != nil {
+		t.Fatal(err)
+	}
+	if at.Year() == 9999 || at.Before(before.Add(-time.Second)) {
+		t.Fatalf("detected_at stored as %v, want about %v", at, before)
+	}
+	if !strings.Contains(scrape(t, h.f), `edgewatch_alert_detections_clamped_total{class="fire"} 1`) {
+		t.Fatal("the clamp is not counted")
+	}
+	later := time.Now().Add(time.Minute)
+	if _, err := h.f.Handle(ctx, detectionEvent(t, "later.fire", "cam-1", "fire", 0.9, later)); err != nil {
+		t.Fatal(err)
+	}
+	if n := h.count(t, `SELECT count(*) FROM incidents WHERE camera = 'cam-1'`); n != 2 {
+		t.Fatalf("%d incidents, want 2: the next detection, a minute on, ends the clamped one", n)
+	}
+}
+
+func TestDeadLetterIsTruncatedBeyondItsCap(t *testing.T) {
+	h := start(t, map[string]string{"DEAD_LETTER_MAX_BYTES": "1024"})
+	e := jsonEvent(t, "big-dl", "dev.example.other", "cam-1", map[string]any{"pad": strings.Repeat("x", 4096)})
+	e.SetExtension(ExtErrorDest, "http://somewhere")
+	if _, err := h.f.Handle(context.Background(), e); err != nil {
+		t.Fatal(err)
+	}
+	var n, size int
+	var truncated bool
+	if err := h.db.QueryRow(`SELECT length(event), event_bytes, truncated FROM dead_letters WHERE event_id = 'big-dl'`).Scan(&n, &size, &truncated); err != nil {
+		t.Fatal(err)
+	}
+	if n != 1024 || size <= 4096 || !truncated {
+		t.Fatalf("stored %d of %d bytes, truncated=%v", n, size, truncated)
+	}
+	if !strings.Contains(scrape(t, h.f), "edgewatch_alert_dead_letters_truncated_total 1") {
+		t.Fatal("the truncation is not counted")
 	}
 }
 
@@ -618,7 +697,26 @@ func TestTwoReplicasOneIncident(t *testing.T) {
 	if n := a.count(t, `SELECT hits FROM incidents`); n != 20 {
 		t.Fatalf("hits %d, want 20", n)
 	}
-	if n := a.count(t, `SELECT count(*) FROM schema_migrations`); n != 1 {
+	if n := a.count(t, `SELECT count(*) FROM schema_migrations`); n != postgres.SchemaVersion() {
 		t.Fatalf("%d migration rows after two replicas started", n)
+	}
+}
+
+func TestCaptionOfAnUncaptionedClassIsRefused(t *testing.T) {
+	h := start(t, map[string]string{"OPEN_SCORE": "0.5"})
+	ctx := context.Background()
+	r, err := h.f.Handle(ctx, detectionEvent(t, "m.fire", "cam-1", "fire", 0.9, time.Now()))
+	if err != nil || r == nil {
+		t.Fatalf("no opened reply: %v", err)
+	}
+	inc, _ := extension(*r, ExtIncident)
+	caption := map[string]any{"incident_id": inc, "camera": "cam-1", "class": "fire",
+		"caption": "forged", "model": "m", "created_at": time.Now().UTC().Format(time.RFC3339)}
+	_, err = h.f.Handle(ctx, jsonEvent(t, "forged", TypeCaptionCreated, "cam-1", caption))
+	if status(err) != http.StatusBadRequest || !strings.Contains(err.Error(), "not captioned") {
+		t.Fatalf("a caption of a fire incident: %v", err)
+	}
+	if n := h.count(t, `SELECT count(*) FROM incidents WHERE caption IS NOT NULL`); n != 0 {
+		t.Fatal("a fire incident took a caption")
 	}
 }

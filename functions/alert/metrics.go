@@ -3,6 +3,7 @@ package function
 import (
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/edgewatch/edgewatch/functions/alert/guard"
 	"github.com/edgewatch/edgewatch/functions/alert/incident"
 )
 
@@ -12,7 +13,16 @@ const (
 	rejectContentType     = "content_type"
 	rejectData            = "data"
 	rejectUnknownIncident = "unknown_incident"
+	rejectCaptionRefused  = "caption_refused"
+	rejectTooLarge        = guard.ReasonTooLarge
+	rejectMalformed       = guard.ReasonMalformed
+	rejectBatch           = guard.ReasonBatch
 )
+
+// rejectReasons are the values of the reason label of
+// edgewatch_alert_events_rejected_total.
+var rejectReasons = []string{rejectType, rejectContentType, rejectData, rejectUnknownIncident, rejectCaptionRefused,
+	rejectTooLarge, rejectMalformed, rejectBatch}
 
 // Operations of edgewatch_alert_store_errors_total.
 const (
@@ -35,6 +45,9 @@ type metrics struct {
 	opened      *prometheus.CounterVec
 	closed      *prometheus.CounterVec
 	captions    prometheus.Counter
+	captionDups prometheus.Counter
+	clamped     *prometheus.CounterVec
+	truncated   prometheus.Counter
 	rejected    *prometheus.CounterVec
 	storeErrors *prometheus.CounterVec
 	deadLetters *prometheus.CounterVec
@@ -56,6 +69,13 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help: "Incidents closed after their quiet period, by class."}, []string{"class"}),
 		captions: prometheus.NewCounter(prometheus.CounterOpts{Name: "edgewatch_alert_captions_attached_total",
 			Help: "Caption events attached to their incident."}),
+		captionDups: prometheus.NewCounter(prometheus.CounterOpts{Name: "edgewatch_alert_captions_duplicate_total",
+			Help: "Redelivered caption events (same source and id) that changed nothing."}),
+		clamped: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "edgewatch_alert_detections_clamped_total",
+			Help: "Detections whose time was more than MAX_CLOCK_SKEW ahead of alert's clock, clamped to their receive time, by class."},
+			[]string{"class"}),
+		truncated: prometheus.NewCounter(prometheus.CounterOpts{Name: "edgewatch_alert_dead_letters_truncated_total",
+			Help: "Dead letters stored cut to DEAD_LETTER_MAX_BYTES."}),
 		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "edgewatch_alert_events_rejected_total",
 			Help: "Events answered 4xx, by reason."}, []string{"reason"}),
 		storeErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "edgewatch_alert_store_errors_total",
@@ -72,7 +92,8 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		retried: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "edgewatch_alert_notifications_retried_total",
 			Help: "Failed notification attempts that will be retried, by channel."}, []string{"channel"}),
 	}
-	for _, c := range []prometheus.Collector{m.stored, m.duplicates, m.opened, m.closed, m.captions, m.rejected,
+	for _, c := range []prometheus.Collector{m.stored, m.duplicates, m.opened, m.closed, m.captions, m.captionDups,
+		m.clamped, m.truncated, m.rejected,
 		m.storeErrors, m.deadLetters, m.storeTime, m.sent, m.failed, m.retried} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
@@ -81,11 +102,11 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	// Every known label value starts at zero, so that the first rejection,
 	// duplicate or failure is an increase that rate() sees.
 	for _, c := range incident.Classes() {
-		for _, v := range []*prometheus.CounterVec{m.stored, m.duplicates, m.opened, m.closed} {
+		for _, v := range []*prometheus.CounterVec{m.stored, m.duplicates, m.opened, m.closed, m.clamped} {
 			v.WithLabelValues(c).Add(0)
 		}
 	}
-	for _, r := range []string{rejectType, rejectContentType, rejectData, rejectUnknownIncident} {
+	for _, r := range rejectReasons {
 		m.rejected.WithLabelValues(r).Add(0)
 	}
 	for _, op := range []string{opStore, opReply, opClose, opCaption, opDeadLetter} {

@@ -52,7 +52,8 @@ func TestLabelledCountersStartAtZero(t *testing.T) {
 		{"edgewatch_alert_detections_duplicate_total", "class", classes},
 		{"edgewatch_alert_incidents_opened_total", "class", classes},
 		{"edgewatch_alert_incidents_closed_total", "class", classes},
-		{"edgewatch_alert_events_rejected_total", "reason", "content_type data type unknown_incident"},
+		{"edgewatch_alert_detections_clamped_total", "class", classes},
+		{"edgewatch_alert_events_rejected_total", "reason", "batch caption_refused content_type data malformed too_large type unknown_incident"},
 		{"edgewatch_alert_store_errors_total", "op", "attach caption|close|record dead letter|reply|store detection"},
 		{"edgewatch_alert_dead_letters_total", "type", "dev.edgewatch.caption.created dev.edgewatch.detection.accident " +
 			"dev.edgewatch.detection.fire dev.edgewatch.detection.gun dev.edgewatch.detection.knife " +

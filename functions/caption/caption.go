@@ -62,7 +62,7 @@ func (s *service) handle(ctx context.Context, e event.Event) (*event.Event, erro
 		return nil, cehttp.NewResult(http.StatusServiceUnavailable, "caption is not configured: %s is not set", KeyVLMURL)
 	}
 
-	out, src, err := s.group.Do(ctx, context.WithoutCancel(ctx), in.IncidentID,
+	out, src, err := s.group.Do(ctx, context.WithoutCancel(ctx), dedupKey(e),
 		func(callCtx context.Context) (*event.Event, error) {
 			callCtx, cancel := context.WithTimeout(callCtx, s.cfg.Timeout)
 			defer cancel()
@@ -89,6 +89,11 @@ func (s *service) handle(ctx context.Context, e event.Event) (*event.Event, erro
 	reply := out.Clone()
 	return &reply, nil
 }
+
+// dedupKey is the key of an event in the once-per-event group: its source
+// and id, which identify a CloudEvent. alert gives the opened event of an
+// incident one id, so this is also once per incident.
+func dedupKey(e event.Event) string { return e.Source() + "\n" + e.ID() }
 
 // badInput counts and logs an event that cannot be captioned and returns the
 // error for its status.

@@ -39,3 +39,12 @@ type Caption struct {
 	Model       string    `json:"model"`
 	CreatedAt   time.Time `json:"created_at"`
 }
+
+// Limits of events, copies of the contract's.
+const (
+	// MaxImageSide is the most pixels a side of a JPEG in an event may
+	// claim in its header.
+	MaxImageSide = 8192
+	// MaxEventBytes is the largest request body read for one event.
+	MaxEventBytes = 10 << 20
+)

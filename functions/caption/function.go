@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/edgewatch/edgewatch/functions/caption/dedup"
+	"github.com/edgewatch/edgewatch/functions/caption/guard"
 	"github.com/edgewatch/edgewatch/functions/caption/vlm"
 )
 
@@ -108,6 +109,20 @@ func (f *Function) httpClient() *http.Client {
 		ExpectContinueTimeout: time.Second,
 		ForceAttemptHTTP2:     true,
 	}}
+}
+
+// Guard wraps the CloudEvents handler that hosts this function: request
+// bodies larger than MaxEventBytes are refused with 413 before they are read
+// whole, and a body that is not one well-formed CloudEvent with 400 (415 for
+// a batch), each with the reason in the body, logged and counted as
+// bad_input in edgewatch_caption_events_total.
+func (f *Function) Guard(next http.Handler) http.Handler {
+	return guard.Handler(next, guard.Options{MaxBytes: MaxEventBytes, Refused: func(reason string, status int, msg string) {
+		if svc := f.svc.Load(); svc != nil {
+			svc.metrics.events.WithLabelValues(outcomeBadInput).Inc()
+		}
+		f.Logger.Warn("caption: refused request", "status", status, "reason", msg)
+	}})
 }
 
 // Ready reports whether Start has finished.

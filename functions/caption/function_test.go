@@ -172,10 +172,10 @@ func TestBurstOfOneIncidentMakesOneCall(t *testing.T) {
 	// Open the VLM only once every other delivery waits on the first call.
 	deadline := time.Now().Add(10 * time.Second)
 	group := h.f.svc.Load().group
-	for group.Callers("inc-burst") < n && time.Now().Before(deadline) {
+	for group.Callers(dedupKey(e)) < n && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond)
 	}
-	joined := group.Callers("inc-burst")
+	joined := group.Callers(dedupKey(e))
 	release()
 	wg.Wait()
 
@@ -455,7 +455,7 @@ func TestBurstSharesOneFailureAndTheRetryCallsAgain(t *testing.T) {
 	}
 	group := h.f.svc.Load().group
 	deadline := time.Now().Add(10 * time.Second)
-	for group.Callers("inc-burst-fail") < n && time.Now().Before(deadline) {
+	for group.Callers(dedupKey(e)) < n && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	release()
@@ -471,5 +471,30 @@ func TestBurstSharesOneFailureAndTheRetryCallsAgain(t *testing.T) {
 	fake.SetStatus(0)
 	if r := h.post(t, e); r.status != http.StatusOK || fake.Calls() != 2 {
 		t.Errorf("retry: status %d, calls %d", r.status, fake.Calls())
+	}
+}
+
+// TestHostileRequestsAreRefusedWithAReason posts an oversized body and a
+// malformed structured-mode event through the guard and func-go's handler.
+func TestHostileRequestsAreRefusedWithAReason(t *testing.T) {
+	h := startHost(t, map[string]string{})
+	for _, c := range []struct {
+		name, ctype string
+		body        []byte
+		code        int
+		want        string
+	}{
+		{"oversized", "application/cloudevents+json", bytes.Repeat([]byte(" "), MaxEventBytes+1), http.StatusRequestEntityTooLarge, "more than the"},
+		{"malformed structured", "application/cloudevents+json", []byte(`{"specversion":"1.0","id":`), http.StatusBadRequest, "malformed structured-mode CloudEvent"},
+	} {
+		resp, err := http.Post(h.srv.URL, c.ctype, bytes.NewReader(c.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != c.code || !strings.Contains(string(body), c.want) {
+			t.Errorf("%s: %d %q, want %d with %q", c.name, resp.StatusCode, body, c.code, c.want)
+		}
 	}
 }

@@ -108,7 +108,7 @@ func startHost(tb testing.TB, cfg map[string]string) *host {
 	if err := f.Start(context.Background(), cfg); err != nil {
 		tb.Fatalf("Start: %v", err)
 	}
-	srv := httptest.NewServer(fce.New(f).Handler)
+	srv := httptest.NewServer(f.Guard(fce.New(f).Handler))
 	tb.Cleanup(func() {
 		srv.Close()
 		_ = f.Stop(context.Background())

@@ -81,3 +81,17 @@ const (
 	ContentTypeJPEG = "image/jpeg"
 	ContentTypeJSON = "application/json"
 )
+
+// Limits that the JSON Schemas cannot state. alert and caption keep copies,
+// which copies_test.go checks.
+const (
+	// MaxImageSide is the most pixels a side of any JPEG that an event
+	// carries (a detection's crop, an incident's snapshot) may claim in its
+	// header; larger images are refused before anything decodes them.
+	MaxImageSide = 8192
+	// MaxEventBytes is the largest request body alert and caption read for
+	// one event: the schemas' largest payload (8 MiB of base64 image, 1000
+	// objects of escaped labels and the other fields) with room to spare.
+	// A larger body is refused with 413 before it is read whole.
+	MaxEventBytes = 10 << 20
+)

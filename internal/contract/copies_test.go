@@ -1,6 +1,9 @@
 package contract
 
 import (
+	"bytes"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -22,6 +25,8 @@ func TestCaptionCopyOfContract(t *testing.T) {
 	same(t, "ExtIncident", caption.ExtIncident, ExtIncident)
 	same(t, "ContentTypeJSON", caption.ContentTypeJSON, ContentTypeJSON)
 	same(t, "CameraSource", caption.CameraSource("cam-1"), CameraSource("cam-1"))
+	sameInt(t, "MaxImageSide", caption.MaxImageSide, MaxImageSide)
+	sameInt(t, "MaxEventBytes", caption.MaxEventBytes, MaxEventBytes)
 	sameJSONShape(t, reflect.TypeFor[caption.Caption](), reflect.TypeFor[Caption]())
 }
 
@@ -78,6 +83,8 @@ func TestAlertCopyOfContract(t *testing.T) {
 	same(t, "TypeIncidentOpened", alert.TypeIncidentOpened, TypeIncidentOpened)
 	same(t, "TypeCaptionCreated", alert.TypeCaptionCreated, TypeCaptionCreated)
 	same(t, "DetectionTypePrefix", alert.DetectionTypePrefix, DetectionTypePrefix)
+	sameInt(t, "MaxImageSide", alert.MaxImageSide, MaxImageSide)
+	sameInt(t, "MaxEventBytes", alert.MaxEventBytes, MaxEventBytes)
 	same(t, "ExtCamera", alert.ExtCamera, ExtCamera)
 	same(t, "ExtClass", alert.ExtClass, ExtClass)
 	same(t, "ExtIncident", alert.ExtIncident, ExtIncident)
@@ -92,6 +99,31 @@ func same(t *testing.T, name, copy, canonical string) {
 	t.Helper()
 	if copy != canonical {
 		t.Errorf("%s: copy says %q, contract says %q", name, copy, canonical)
+	}
+}
+
+// TestGuardCopiesAreIdentical keeps the request guard of alert and caption
+// one file in two modules.
+func TestGuardCopiesAreIdentical(t *testing.T) {
+	for _, name := range []string{"guard.go", "guard_test.go", "receiver_test.go"} {
+		a, err := os.ReadFile(filepath.Join("..", "..", "functions", "alert", "guard", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := os.ReadFile(filepath.Join("..", "..", "functions", "caption", "guard", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(a, c) {
+			t.Errorf("functions/alert/guard/%s and functions/caption/guard/%s differ", name, name)
+		}
+	}
+}
+
+func sameInt(t *testing.T, name string, copy, canonical int) {
+	t.Helper()
+	if copy != canonical {
+		t.Errorf("%s: copy says %d, contract says %d", name, copy, canonical)
 	}
 }
 

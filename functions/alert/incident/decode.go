@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"image/jpeg"
 	"math"
 	"regexp"
 	"time"
@@ -25,6 +26,9 @@ const (
 	maxImageB64Len = 8 << 20
 	maxObjects     = 1000
 	maxFrameSide   = 16384
+	// MaxImageSide is the most pixels a side that a JPEG's header may
+	// claim (the contract's MaxImageSide).
+	MaxImageSide = 8192
 )
 
 // cameraID is the pattern of camera ids.
@@ -296,7 +300,25 @@ func decodeJPEG(s *string) ([]byte, error) {
 	if len(img) < 3 || img[0] != 0xFF || img[1] != 0xD8 || img[2] != 0xFF {
 		return nil, invalid("image is not a JPEG")
 	}
+	if err := CheckJPEGHeader(img); err != nil {
+		return nil, err
+	}
 	return img, nil
+}
+
+// CheckJPEGHeader reads only the header of a JPEG and refuses one whose
+// header cannot be read or that claims more than MaxImageSide pixels a side,
+// so that nothing downstream (the map, a vision-language model) is handed an
+// image that would take gigabytes to decode. It never decodes the pixels.
+func CheckJPEGHeader(img []byte) error {
+	cfg, err := jpeg.DecodeConfig(bytes.NewReader(img))
+	if err != nil {
+		return invalid("image is not a readable JPEG: %v", err)
+	}
+	if cfg.Width < 1 || cfg.Height < 1 || cfg.Width > MaxImageSide || cfg.Height > MaxImageSide {
+		return invalid("image is %dx%d pixels; at most %d a side is allowed", cfg.Width, cfg.Height, MaxImageSide)
+	}
+	return nil
 }
 
 // quote shows a value in an error message without letting a huge or hostile

@@ -5,6 +5,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"image"
+	"image/jpeg"
 	"os"
 	"strings"
 	"testing"
@@ -18,7 +20,7 @@ func validDetectionJSON() map[string]any {
 		"camera": "cam-1", "class": "knife", "label": "knife", "confidence": 0.9,
 		"box":       map[string]any{"x": 10, "y": 20, "w": 30, "h": 40},
 		"frame":     map[string]any{"width": 1920, "height": 1080},
-		"image":     base64.StdEncoding.EncodeToString([]byte{0xFF, 0xD8, 0xFF, 0xE0, 1, 2, 3}),
+		"image":     base64.StdEncoding.EncodeToString(smallJPEG),
 		"motion_id": "m-1", "location": map[string]any{"lat": 37.5, "lon": 127.0},
 		"detected_at": "2026-11-29T10:00:00Z",
 		"objects":     []any{map[string]any{"label": "knife", "confidence": 0.9, "box": map[string]any{"x": 10, "y": 20, "w": 30, "h": 40}}},
@@ -81,6 +83,7 @@ func TestDecodeDetectionAgreesWithSchema(t *testing.T) {
 			m["objects"] = o
 		}, false},
 		{"location off the globe", func(m map[string]any) { m["location"] = map[string]any{"lat": 91, "lon": 0} }, false},
+		{"jpeg header claims 8192x8192", func(m map[string]any) { m["image"] = base64.StdEncoding.EncodeToString(claimJPEG(8192, 8192)) }, true},
 		{"frame too big", func(m map[string]any) { m["frame"] = map[string]any{"width": 20000, "height": 10} }, false},
 	}
 	for _, c := range cases {
@@ -97,7 +100,7 @@ func TestDecodeDetectionAgreesWithSchema(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if d.Camera != "cam-1" || d.Box.W != 30 || len(d.Image) != 7 || d.Objects != 1 || d.DetectedAt.IsZero() {
+				if d.Camera != "cam-1" || d.Box.W != 30 || len(d.Image) != len(smallJPEG) || d.Objects != 1 || d.DetectedAt.IsZero() {
 					t.Fatalf("decoded %+v", d)
 				}
 				return
@@ -192,5 +195,42 @@ func TestDecodeCaption(t *testing.T) {
 				t.Fatalf("DecodeCaption: %v", err)
 			}
 		})
+	}
+}
+
+// smallJPEG is a real 16x8 JPEG.
+var smallJPEG = func() []byte {
+	var b bytes.Buffer
+	if err := jpeg.Encode(&b, image.NewGray(image.Rect(0, 0, 16, 8)), nil); err != nil {
+		panic(err)
+	}
+	return b.Bytes()
+}()
+
+// claimJPEG returns smallJPEG with its frame header (SOF0) claiming w x h
+// pixels, as a hostile sender would write it: the header is all a size
+// check reads.
+func claimJPEG(w, h int) []byte {
+	img := bytes.Clone(smallJPEG)
+	i := bytes.Index(img, []byte{0xFF, 0xC0})
+	img[i+5], img[i+6], img[i+7], img[i+8] = byte(h>>8), byte(h), byte(w>>8), byte(w)
+	return img
+}
+
+func TestCheckJPEGHeaderReadsOnlyTheHeader(t *testing.T) {
+	if err := CheckJPEGHeader(claimJPEG(60000, 60000)); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "60000x60000") {
+		t.Fatalf("a 60000x60000 header: %v", err)
+	}
+	if err := CheckJPEGHeader(claimJPEG(8193, 10)); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("8193 a side: %v", err)
+	}
+	if err := CheckJPEGHeader(smallJPEG); err != nil {
+		t.Fatal(err)
+	}
+	m := validDetectionJSON()
+	m["image"] = base64.StdEncoding.EncodeToString(claimJPEG(60000, 60000))
+	raw, _ := json.Marshal(m)
+	if _, err := DecodeDetection("id", "knife", eventTime, raw); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "8192") {
+		t.Fatalf("a detection with a 60000x60000 crop: %v", err)
 	}
 }

@@ -51,8 +51,11 @@ type Location struct {
 
 // Detection is one detection event, checked and decoded.
 type Detection struct {
-	// EventID is the CloudEvent id, the key that makes storing idempotent.
-	EventID     string
+	// EventID is the CloudEvent id; with Source it is the key that makes
+	// storing idempotent, as CloudEvents identifies an event by both.
+	EventID string
+	// Source is the CloudEvent source.
+	Source      string
 	Camera      string
 	Class       string
 	Label       string
@@ -66,22 +69,29 @@ type Detection struct {
 	Location   *Location
 	Model      string
 	DetectedAt time.Time
+	// ReceivedAt is when alert received the detection, by its own clock.
+	ReceivedAt time.Time
 	// Objects is how many objects of the class the frame held.
 	Objects int
 }
 
 // Incident is one incident (or candidate) of one camera and class.
 type Incident struct {
-	ID            string
-	Camera        string
-	Class         string
-	Status        Status
-	FirstSeenAt   time.Time
-	LastSeenAt    time.Time
-	OpenedAt      *time.Time
-	ClosedAt      *time.Time
-	MaxConfidence float64
-	Hits          int
+	ID          string
+	Camera      string
+	Class       string
+	Status      Status
+	FirstSeenAt time.Time
+	// LastSeenAt is the newest detection time of the incident, by the
+	// camera's clock: the watermark of its camera and class.
+	LastSeenAt time.Time
+	// LastReceivedAt is when the newest-received detection of the incident
+	// arrived, by alert's clock.
+	LastReceivedAt time.Time
+	OpenedAt       *time.Time
+	ClosedAt       *time.Time
+	MaxConfidence  float64
+	Hits           int
 	// Scores holds the confidences of the most recent detections, oldest
 	// first, at most Policy.Window of them.
 	Scores   []float64
@@ -100,6 +110,7 @@ type Incident struct {
 // Caption is a description of an incident's suspect, checked and decoded.
 type Caption struct {
 	EventID     string
+	Source      string
 	IncidentID  string
 	DetectionID string
 	Camera      string

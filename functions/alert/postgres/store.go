@@ -22,6 +22,10 @@ import (
 // exist (or belongs to another camera or class).
 var ErrUnknownIncident = errors.New("unknown incident")
 
+// ErrCaptionRefused is returned for a caption of an incident that is not
+// waiting for one: not (yet) announced, or captioned by another event.
+var ErrCaptionRefused = errors.New("caption refused")
+
 // lockSpace is the first key of the per camera and class advisory locks.
 const lockSpace = 0x4556
 
@@ -120,10 +124,10 @@ func (s *Store) storeDetection(ctx context.Context, d incident.Detection) (Outco
 	// which incident of the camera and class is active (locked for update)?
 	var prior sql.NullString
 	active, err := scanIncidentAfter(tx.QueryRowContext(ctx, `SELECT
-		(SELECT incident_id::text FROM detections WHERE event_id = $1), `+incidentColumns("a.")+`
+		(SELECT incident_id::text FROM detections WHERE source = $4 AND event_id = $1), `+incidentColumns("a.")+`
 		FROM (SELECT 1) one LEFT JOIN LATERAL (SELECT * FROM incidents
 			WHERE camera = $2 AND class = $3 AND status IN ('candidate', 'open') FOR UPDATE) a ON true`,
-		d.EventID, d.Camera, d.Class), []any{&prior})
+		d.EventID, d.Camera, d.Class, d.Source), []any{&prior})
 	if err != nil {
 		return Outcome{}, fmt.Errorf("look up detection %s: %w", d.EventID, err)
 	}
@@ -192,7 +196,7 @@ func (s *Store) storeDetection(ctx context.Context, d incident.Detection) (Outco
 // incidentColumns are the columns scanIncident reads, for the table
 // aliased as prefix ("" for none).
 func incidentColumns(prefix string) string {
-	cols := []string{"id", "camera", "class", "status", "first_seen_at", "last_seen_at", "opened_at", "closed_at",
+	cols := []string{"id", "camera", "class", "status", "first_seen_at", "last_seen_at", "last_received_at", "opened_at", "closed_at",
 		"max_confidence", "hits", "scores", "lat", "lon", "best_detection_id"}
 	for i, c := range cols {
 		cols[i] = prefix + c
@@ -214,14 +218,14 @@ func scanIncidentAfter(r rowScanner, before []any, extra ...any) (incident.Incid
 	// Every column is scanned as nullable so that an outer join without an
 	// incident scans too; the incident's ID is then empty.
 	var (
-		inc                             incident.Incident
-		id, camera, class, status, best sql.NullString
-		first, last, opened, closed     sql.NullTime
-		maxConf, lat, lon               sql.NullFloat64
-		hits                            sql.NullInt64
-		scores                          pq.Float64Array
+		inc                               incident.Incident
+		id, camera, class, status, best   sql.NullString
+		first, last, recv, opened, closed sql.NullTime
+		maxConf, lat, lon                 sql.NullFloat64
+		hits                              sql.NullInt64
+		scores                            pq.Float64Array
 	)
-	dest := []any{&id, &camera, &class, &status, &first, &last, &opened, &closed,
+	dest := []any{&id, &camera, &class, &status, &first, &last, &recv, &opened, &closed,
 		&maxConf, &hits, &scores, &lat, &lon, &best, &inc.OpenedBy, &inc.Caption, &inc.CaptionModel}
 	all := append(append(append([]any{}, before...), dest...), extra...)
 	if err := r.Scan(all...); err != nil {
@@ -231,7 +235,7 @@ func scanIncidentAfter(r rowScanner, before []any, extra ...any) (incident.Incid
 		return incident.Incident{}, nil
 	}
 	inc.ID, inc.Camera, inc.Class, inc.Status = id.String, camera.String, class.String, incident.Status(status.String)
-	inc.FirstSeenAt, inc.LastSeenAt = first.Time.UTC(), last.Time.UTC()
+	inc.FirstSeenAt, inc.LastSeenAt, inc.LastReceivedAt = first.Time.UTC(), last.Time.UTC(), recv.Time.UTC()
 	inc.MaxConfidence, inc.Hits, inc.BestDetectionID = maxConf.Float64, int(hits.Int64), best.String
 	if opened.Valid {
 		t := opened.Time.UTC()
@@ -301,27 +305,35 @@ func nullString(s string) sql.NullString { return sql.NullString{String: s, Vali
 // the parameters.
 func insertDetectionFrom(first int, d incident.Detection) (string, []any) {
 	args := []any{d.EventID, d.Camera, d.Class, d.Label, d.Confidence, d.Box.X, d.Box.Y, d.Box.W, d.Box.H,
-		d.FrameWidth, d.FrameHeight, d.MotionID, d.Model, d.Objects, len(d.Image), d.DetectedAt}
+		d.FrameWidth, d.FrameHeight, d.MotionID, d.Model, d.Objects, len(d.Image), d.DetectedAt, d.Source, received(d)}
 	ph := make([]string, len(args))
 	for i := range args {
 		ph[i] = fmt.Sprintf("$%d", first+i)
 	}
 	return `INSERT INTO detections (event_id, incident_id, camera, class, label, confidence, box_x, box_y, box_w, box_h,
-		frame_width, frame_height, motion_id, model, objects, image_bytes, detected_at)
+		frame_width, frame_height, motion_id, model, objects, image_bytes, detected_at, source, received_at)
 		SELECT ` + ph[0] + `, i.id, ` + strings.Join(ph[1:], ", ") + ` FROM i`, args
+}
+
+// received returns when d was received, now if the caller did not say.
+func received(d incident.Detection) time.Time {
+	if d.ReceivedAt.IsZero() {
+		return time.Now().UTC()
+	}
+	return d.ReceivedAt
 }
 
 // insertIncident inserts a new incident and its first detection in one
 // statement, and sets inc.ID.
 func insertIncident(ctx context.Context, tx *sql.Tx, inc *incident.Incident, d incident.Detection) error {
 	lat, lon := latLon(inc.Location)
-	det, dargs := insertDetectionFrom(15, d)
+	det, dargs := insertDetectionFrom(16, d)
 	args := append([]any{inc.Camera, inc.Class, string(inc.Status), inc.FirstSeenAt, inc.LastSeenAt, inc.OpenedAt,
 		inc.MaxConfidence, inc.Hits, pq.Float64Array(inc.Scores), lat, lon, inc.Snapshot,
-		inc.BestDetectionID, nullString(inc.OpenedBy)}, dargs...)
+		inc.BestDetectionID, nullString(inc.OpenedBy), received(d)}, dargs...)
 	err := tx.QueryRowContext(ctx, `WITH i AS (INSERT INTO incidents (camera, class, status, first_seen_at, last_seen_at,
-		opened_at, max_confidence, hits, scores, lat, lon, snapshot, best_detection_id, opened_by)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id)
+		opened_at, max_confidence, hits, scores, lat, lon, snapshot, best_detection_id, opened_by, last_received_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id)
 		`+det+` RETURNING incident_id`, args...).Scan(&inc.ID)
 	if err != nil {
 		return fmt.Errorf("insert incident %s/%s with detection %s: %w", inc.Camera, inc.Class, d.EventID, err)
@@ -333,16 +345,16 @@ func insertIncident(ctx context.Context, tx *sql.Tx, inc *incident.Incident, d i
 // one statement.
 func updateIncident(ctx context.Context, tx *sql.Tx, inc *incident.Incident, best bool, d incident.Detection) error {
 	lat, lon := latLon(inc.Location)
-	det, dargs := insertDetectionFrom(15, d)
+	det, dargs := insertDetectionFrom(16, d)
 	args := append([]any{inc.ID, string(inc.Status), inc.FirstSeenAt, inc.LastSeenAt, inc.OpenedAt, inc.MaxConfidence,
 		inc.Hits, pq.Float64Array(inc.Scores), lat, lon, best, inc.Snapshot, inc.BestDetectionID,
-		nullString(inc.OpenedBy)}, dargs...)
+		nullString(inc.OpenedBy), inc.LastReceivedAt}, dargs...)
 	// The snapshot is written only when it changed, so the TOASTed image is
 	// not rewritten on every detection.
 	_, err := tx.ExecContext(ctx, `WITH i AS (UPDATE incidents SET status = $2, first_seen_at = $3, last_seen_at = $4,
 		opened_at = $5, max_confidence = $6, hits = $7, scores = $8, lat = $9, lon = $10,
 		snapshot = CASE WHEN $11 THEN $12 ELSE snapshot END, best_detection_id = $13, opened_by = $14,
-		updated_at = now() WHERE id = $1 RETURNING id)
+		last_received_at = greatest(last_received_at, $15), updated_at = now() WHERE id = $1 RETURNING id)
 		`+det, args...)
 	if err != nil {
 		return fmt.Errorf("update incident %s with detection %s: %w", inc.ID, d.EventID, err)
@@ -386,16 +398,20 @@ func (s *Store) enqueue(ctx context.Context, tx *sql.Tx, inc incident.Incident, 
 	return pending, nil
 }
 
-// CloseQuiet ends every active incident that has been silent for its
-// policy's time as of now: open ones close, candidates expire. Each is ended
-// under its camera/class lock, like a detection, and re-checked there. It
-// returns the incidents it closed (not the expired candidates) and whether
-// notifications were queued.
+// CloseQuiet ends every active incident that its camera has abandoned as of
+// now, alert's clock: one whose newest detection was received more than its
+// policy's Quiet (open) or Gap (candidate) plus the delivery Horizon ago.
+// Open ones close, candidates expire, each at the event time its silence ran
+// out. An incident whose camera goes on sending ends earlier, by the
+// camera's own clock, when a later detection arrives (see StoreDetection).
+// Each is ended under its camera/class lock, like a detection, and
+// re-checked there. It returns the incidents it closed (not the expired
+// candidates) and whether notifications were queued.
 func (s *Store) CloseQuiet(ctx context.Context, now time.Time) ([]incident.Incident, bool, error) {
 	p := s.opts.Policy
 	rows, err := s.db.QueryContext(ctx, `SELECT camera, class FROM incidents
-		WHERE (status = 'open' AND last_seen_at < $1) OR (status = 'candidate' AND last_seen_at < $2)`,
-		now.Add(-p.Quiet), now.Add(-p.Gap))
+		WHERE (status = 'open' AND last_received_at < $1) OR (status = 'candidate' AND last_received_at < $2)`,
+		now.Add(-p.Quiet-p.Horizon), now.Add(-p.Gap-p.Horizon))
 	if err != nil {
 		return nil, false, fmt.Errorf("find quiet incidents: %w", err)
 	}
@@ -440,7 +456,7 @@ func (s *Store) closeOne(ctx context.Context, camera, class string, now time.Tim
 	if err != nil || !found {
 		return incident.Incident{}, 0, false, err
 	}
-	status, end, over := s.opts.Policy.Ended(&inc, now)
+	status, end, over := s.opts.Policy.Abandoned(&inc, now)
 	if !over {
 		return incident.Incident{}, 0, false, nil
 	}
@@ -460,28 +476,42 @@ func (s *Store) closeOne(ctx context.Context, camera, class string, now time.Tim
 	return inc, n, true, nil
 }
 
-// AttachCaption sets the caption of its incident. Attaching the same caption
-// again changes nothing.
-func (s *Store) AttachCaption(ctx context.Context, c incident.Caption) error {
-	res, err := s.db.ExecContext(ctx, `UPDATE incidents SET caption = $4, caption_model = $5, captioned_at = $6, updated_at = now()
-		WHERE id::text = $1 AND camera = $2 AND class = $3
-		AND (caption IS DISTINCT FROM $4 OR caption_model IS DISTINCT FROM $5)`,
-		c.IncidentID, c.Camera, c.Class, c.Caption, c.Model, c.CreatedAt)
+// AttachCaption sets the caption of its incident, once: only an announced
+// (open or closed) incident without a caption takes one. The same caption
+// event again (same source and id, or, for a caption attached before events
+// were keyed so, the same text and model) changes nothing and reports
+// duplicate; any other caption is refused with ErrCaptionRefused.
+func (s *Store) AttachCaption(ctx context.Context, c incident.Caption) (duplicate bool, err error) {
+	res, err := s.db.ExecContext(ctx, `UPDATE incidents SET caption = $4, caption_model = $5, captioned_at = $6,
+		caption_source = $7, caption_event_id = $8, updated_at = now()
+		WHERE id::text = $1 AND camera = $2 AND class = $3 AND status IN ('open', 'closed') AND caption IS NULL`,
+		c.IncidentID, c.Camera, c.Class, c.Caption, c.Model, c.CreatedAt, c.Source, c.EventID)
 	if err != nil {
-		return fmt.Errorf("attach caption to %s: %w", c.IncidentID, err)
+		return false, fmt.Errorf("attach caption to %s: %w", c.IncidentID, err)
 	}
 	if n, err := res.RowsAffected(); err != nil || n > 0 {
-		return err
+		return false, err
 	}
-	var exists bool
-	if err := s.db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM incidents WHERE id::text = $1 AND camera = $2 AND class = $3)`,
-		c.IncidentID, c.Camera, c.Class).Scan(&exists); err != nil {
-		return fmt.Errorf("attach caption to %s: %w", c.IncidentID, err)
+	var status string
+	var caption, model, source, eventID sql.NullString
+	err = s.db.QueryRowContext(ctx, `SELECT status, caption, caption_model, caption_source, caption_event_id
+		FROM incidents WHERE id::text = $1 AND camera = $2 AND class = $3`,
+		c.IncidentID, c.Camera, c.Class).Scan(&status, &caption, &model, &source, &eventID)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return false, fmt.Errorf("%w %s of %s/%s", ErrUnknownIncident, c.IncidentID, c.Camera, c.Class)
+	case err != nil:
+		return false, fmt.Errorf("attach caption to %s: %w", c.IncidentID, err)
+	case eventID.Valid && eventID.String == c.EventID && source.String == c.Source:
+		return true, nil
+	case !eventID.Valid && caption.Valid && caption.String == c.Caption && model.String == c.Model:
+		return true, nil
+	case caption.Valid:
+		return false, fmt.Errorf("%w: incident %s already has a caption from another event; one caption per incident",
+			ErrCaptionRefused, c.IncidentID)
 	}
-	if !exists {
-		return fmt.Errorf("%w %s of %s/%s", ErrUnknownIncident, c.IncidentID, c.Camera, c.Class)
-	}
-	return nil
+	return false, fmt.Errorf("%w: incident %s is %s, not waiting for a caption (only open or closed incidents take one)",
+		ErrCaptionRefused, c.IncidentID, status)
 }
 
 // DeadLetter is an event the broker could not deliver.
@@ -493,16 +523,24 @@ type DeadLetter struct {
 	ErrorCode *int
 	ErrorData string
 	// Event is the whole event in CloudEvents' JSON format, so it can be
-	// replayed.
+	// replayed, or its first bytes when Truncated.
 	Event []byte
+	// EventBytes is the size of the whole event.
+	EventBytes int
+	// Truncated is true when Event holds only the first bytes of it.
+	Truncated bool
 }
 
 // RecordDeadLetter stores a dead letter once per event id, source and failed
 // subscriber. It reports whether the dead letter was new.
 func (s *Store) RecordDeadLetter(ctx context.Context, dl DeadLetter) (bool, error) {
-	res, err := s.db.ExecContext(ctx, `INSERT INTO dead_letters (event_id, type, source, error_dest, error_code, error_data, event)
-		VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (event_id, source, error_dest) DO NOTHING`,
-		dl.EventID, dl.Type, dl.Source, dl.ErrorDest, dl.ErrorCode, nullString(dl.ErrorData), dl.Event)
+	if dl.EventBytes < len(dl.Event) {
+		dl.EventBytes = len(dl.Event)
+	}
+	res, err := s.db.ExecContext(ctx, `INSERT INTO dead_letters (event_id, type, source, error_dest, error_code, error_data,
+		event, event_bytes, truncated)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (event_id, source, error_dest) DO NOTHING`,
+		dl.EventID, dl.Type, dl.Source, dl.ErrorDest, dl.ErrorCode, nullString(dl.ErrorData), dl.Event, dl.EventBytes, dl.Truncated)
 	if err != nil {
 		return false, fmt.Errorf("record dead letter %s: %w", dl.EventID, err)
 	}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -48,6 +49,7 @@ func det(id, camera, class string, at time.Duration, conf float64) incident.Dete
 		Box: incident.Box{X: 1, Y: 2, W: 3, H: 4}, FrameWidth: 640, FrameHeight: 480,
 		Image: []byte{0xFF, 0xD8, 0xFF, 0xE0, byte(conf * 100)}, MotionID: "m-" + id,
 		Location: &incident.Location{Lat: 37.5, Lon: 127}, DetectedAt: t0.Add(at),
+		Source: "/cameras/" + camera, ReceivedAt: t0.Add(at),
 	}
 }
 
@@ -264,23 +266,36 @@ func TestCaptionAttaches(t *testing.T) {
 		}
 		inc = out.Incident
 	}
-	c := incident.Caption{EventID: "caption-" + inc.ID, IncidentID: inc.ID, Camera: "cam-1", Class: "gun",
+	c := incident.Caption{EventID: "caption-" + inc.ID, Source: "/cameras/cam-1", IncidentID: inc.ID, Camera: "cam-1", Class: "gun",
 		Caption: "a person in a red coat'); DROP TABLE incidents; --", Model: "smolvlm", CreatedAt: t0}
-	for range 2 {
-		if err := s.AttachCaption(ctx, c); err != nil {
-			t.Fatal(err)
+	for i, want := range []bool{false, true} {
+		if dup, err := s.AttachCaption(ctx, c); err != nil || dup != want {
+			t.Fatalf("attach %d: duplicate=%v (%v), want %v", i, dup, err, want)
 		}
 	}
 	got, err := s.Incident(ctx, inc.ID)
 	if err != nil || got.Caption != c.Caption || got.CaptionModel != "smolvlm" {
 		t.Fatalf("caption %q model %q (%v)", got.Caption, got.CaptionModel, err)
 	}
+	// A second caption, forged or not, from another event id or another
+	// source, is refused and changes nothing.
+	for _, other := range []incident.Caption{
+		{EventID: "forged", Source: "/cameras/cam-1", IncidentID: inc.ID, Camera: "cam-1", Class: "gun", Caption: "forged", Model: "m"},
+		{EventID: c.EventID, Source: "/attacker", IncidentID: inc.ID, Camera: "cam-1", Class: "gun", Caption: "forged", Model: "m"},
+	} {
+		if _, err := s.AttachCaption(ctx, other); !errors.Is(err, ErrCaptionRefused) {
+			t.Errorf("%+v: want ErrCaptionRefused, got %v", other, err)
+		}
+	}
+	if got, _ := s.Incident(ctx, inc.ID); got.Caption != c.Caption {
+		t.Fatalf("caption changed to %q", got.Caption)
+	}
 	for _, bad := range []incident.Caption{
 		{IncidentID: "00000000-0000-4000-8000-000000000000", Camera: "cam-1", Class: "gun", Caption: "x", Model: "m"},
 		{IncidentID: inc.ID, Camera: "cam-2", Class: "gun", Caption: "x", Model: "m"},
 		{IncidentID: "not-a-uuid", Camera: "cam-1", Class: "gun", Caption: "x", Model: "m"},
 	} {
-		if err := s.AttachCaption(ctx, bad); !errors.Is(err, ErrUnknownIncident) {
+		if _, err := s.AttachCaption(ctx, bad); !errors.Is(err, ErrUnknownIncident) {
 			t.Errorf("%+v: want ErrUnknownIncident, got %v", bad, err)
 		}
 	}
@@ -428,5 +443,161 @@ func TestTuned(t *testing.T) {
 		if got := Tuned(in); got != want {
 			t.Errorf("Tuned(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+func TestCaptionOnlyForAnAnnouncedIncident(t *testing.T) {
+	s, _, _ := newStore(t, Options{})
+	ctx := context.Background()
+	out, err := s.StoreDetection(ctx, det("c1", "cam-1", "gun", 0, 0.5))
+	if err != nil || out.Incident.Status != incident.StatusCandidate {
+		t.Fatalf("%+v %v", out.Incident, err)
+	}
+	c := incident.Caption{EventID: "cap", Source: "/cameras/cam-1", IncidentID: out.Incident.ID, Camera: "cam-1", Class: "gun",
+		Caption: "early", Model: "m", CreatedAt: t0}
+	if _, err := s.AttachCaption(ctx, c); !errors.Is(err, ErrCaptionRefused) || !strings.Contains(err.Error(), "candidate") {
+		t.Fatalf("caption of a candidate: %v", err)
+	}
+	if got, _ := s.Incident(ctx, out.Incident.ID); got.Caption != "" {
+		t.Fatalf("a candidate took caption %q", got.Caption)
+	}
+}
+
+func TestSameIDFromAnotherSourceIsAnotherDetection(t *testing.T) {
+	s, db, _ := newStore(t, Options{})
+	ctx := context.Background()
+	a := det("same", "cam-1", "fire", 0, 0.5)
+	b := det("same", "cam-2", "fire", 0, 0.5)
+	for _, d := range []incident.Detection{a, b, a} {
+		if _, err := s.StoreDetection(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := count(t, db, `SELECT count(*) FROM detections WHERE event_id = 'same'`); got != 2 {
+		t.Fatalf("%d detections, want 2: one per source, the repeat of the first stored once", got)
+	}
+}
+
+// TestLateDeliveryFoldsIntoItsIncident is the database outage of issue 17:
+// the first detection is stored, the next two arrive 40 s later by alert's
+// clock (PostgreSQL was down, the broker retried). Their camera times are
+// 4 s apart, so they fold into the first one's candidate and open it; the
+// closer, run in between, does not expire the candidate while the delivery
+// horizon has not passed since it was last fed.
+func TestLateDeliveryFoldsIntoItsIncident(t *testing.T) {
+	p := testPolicy()
+	p.Horizon = 5 * time.Minute
+	s, _, _ := newStore(t, Options{Policy: p})
+	ctx := context.Background()
+	if _, err := s.StoreDetection(ctx, det("l1", "cam-1", "fire", 0, 0.5)); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.CloseQuiet(ctx, t0.Add(35*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	var last Outcome
+	for i, at := range []time.Duration{4 * time.Second, 8 * time.Second} {
+		d := det(fmt.Sprintf("l%d", i+2), "cam-1", "fire", at, 0.5)
+		d.ReceivedAt = t0.Add(40 * time.Second)
+		out, err := s.StoreDetection(ctx, d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		last = out
+	}
+	if !last.Opened || last.Incident.Hits != 3 || len(last.Ended) != 0 {
+		t.Fatalf("late detections: %+v, want the first candidate opened with 3 hits", last)
+	}
+	// Its camera falls silent: it closes once Quiet plus the horizon have
+	// passed since the last receive, at the event time its quiet ran out.
+	closed, _, err := s.CloseQuiet(ctx, t0.Add(40*time.Second+time.Minute+4*time.Minute))
+	if err != nil || len(closed) != 0 {
+		t.Fatalf("closed before the horizon: %+v %v", closed, err)
+	}
+	closed, _, err = s.CloseQuiet(ctx, t0.Add(40*time.Second+time.Minute+5*time.Minute+time.Second))
+	if err != nil || len(closed) != 1 || !closed[0].ClosedAt.Equal(t0.Add(8*time.Second+time.Minute)) {
+		t.Fatalf("after the horizon: %+v %v, want one closed at last seen + quiet", closed, err)
+	}
+}
+
+func TestDeadLetterIsStoredUpToItsCap(t *testing.T) {
+	s, db, _ := newStore(t, Options{})
+	dl := DeadLetter{EventID: "big", Type: "other", Source: "/x", ErrorDest: "http://alert",
+		Event: []byte("0123456789"), EventBytes: 1 << 20, Truncated: true}
+	if _, err := s.RecordDeadLetter(context.Background(), dl); err != nil {
+		t.Fatal(err)
+	}
+	var n, size int
+	var truncated bool
+	if err := db.QueryRow(`SELECT length(event), event_bytes, truncated FROM dead_letters WHERE event_id = 'big'`).Scan(&n, &size, &truncated); err != nil {
+		t.Fatal(err)
+	}
+	if n != 10 || size != 1<<20 || !truncated {
+		t.Fatalf("stored %d bytes of %d, truncated=%v", n, size, truncated)
+	}
+}
+
+// TestMigrationUpgradesAVersion1Database builds a database as the first
+// schema left it, with a detection, a captioned incident and a dead letter,
+// migrates it, and checks that the old rows keep their identity: a
+// redelivery of the stored detection is still a duplicate, the old caption
+// again is a duplicate, another caption is refused.
+func TestMigrationUpgradesAVersion1Database(t *testing.T) {
+	dsn, _ := pgtest.Schema(t)
+	db, err := sql.Open("postgres", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	ms, err := Migrations()
+	if err != nil || ms[0].Version != 1 {
+		t.Fatal(ms, err)
+	}
+	ctx := context.Background()
+	for _, q := range []string{
+		`CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
+		ms[0].SQL,
+		`INSERT INTO schema_migrations (version, name) VALUES (1, 'incidents')`,
+		`INSERT INTO incidents (id, camera, class, status, first_seen_at, last_seen_at, opened_at, max_confidence, hits, scores,
+			best_detection_id, opened_by, caption, caption_model)
+			VALUES ('11111111-1111-4111-8111-111111111111', 'cam-1', 'gun', 'open', '2026-11-29T10:00:00Z', '2026-11-29T10:00:02Z',
+			'2026-11-29T10:00:02Z', 0.9, 3, '{0.9}', 'old-1', 'old-1', 'old caption', 'm')`,
+		`INSERT INTO detections (event_id, incident_id, camera, class, label, confidence, box_x, box_y, box_w, box_h,
+			frame_width, frame_height, motion_id, model, objects, image_bytes, detected_at)
+			VALUES ('old-1', '11111111-1111-4111-8111-111111111111', 'cam-1', 'gun', 'gun', 0.9, 1, 2, 3, 4, 640, 480,
+			'm-old-1', 'yolo', 1, 10, '2026-11-29T10:00:02Z')`,
+		`INSERT INTO dead_letters (event_id, type, source, error_dest, event) VALUES ('dl', 'other', '/x', 'http://alert', '\x0102')`,
+	} {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	applied, err := Migrate(ctx, db)
+	if err != nil || len(applied) == 0 || applied[0] != 2 {
+		t.Fatalf("migrate: %v %v", applied, err)
+	}
+	if got := count(t, db, `SELECT count(*) FROM detections WHERE source = '/cameras/cam-1' AND event_id = 'old-1'`); got != 1 {
+		t.Fatal("the stored detection has no source")
+	}
+	if got := count(t, db, `SELECT count(*) FROM dead_letters WHERE event_bytes = 2 AND NOT truncated`); got != 1 {
+		t.Fatal("the dead letter has no size")
+	}
+	s, err := New(db, Options{Policy: testPolicy()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := det("old-1", "cam-1", "gun", 2*time.Second, 0.9)
+	out, err := s.StoreDetection(ctx, d)
+	if err != nil || !out.Duplicate {
+		t.Fatalf("redelivery of a detection stored before the migration: %+v %v", out, err)
+	}
+	old := incident.Caption{EventID: "cap-old", Source: "/cameras/cam-1", IncidentID: "11111111-1111-4111-8111-111111111111",
+		Camera: "cam-1", Class: "gun", Caption: "old caption", Model: "m", CreatedAt: t0}
+	if dup, err := s.AttachCaption(ctx, old); err != nil || !dup {
+		t.Fatalf("the caption attached before the migration again: duplicate=%v %v", dup, err)
+	}
+	old.Caption = "new"
+	if _, err := s.AttachCaption(ctx, old); !errors.Is(err, ErrCaptionRefused) {
+		t.Fatalf("another caption: %v", err)
 	}
 }

@@ -18,6 +18,11 @@ import (
 // MaxImageBase64 is the longest base64 snapshot the contract allows.
 const MaxImageBase64 = 8 << 20
 
+// MaxImageSide is the most pixels a side a snapshot's JPEG header may claim
+// (the contract's MaxImageSide): a larger one is refused before the VLM, or
+// anything else, decodes it.
+const MaxImageSide = 8192
+
 // Incident is the part of an incident's data the caption function uses.
 type Incident struct {
 	IncidentID  string    `json:"incident_id"`
@@ -103,6 +108,9 @@ func (in Incident) Snapshot() (Snapshot, error) {
 	}
 	if cfg.Width < 1 || cfg.Height < 1 {
 		return Snapshot{}, invalid("image has no pixels (%dx%d)", cfg.Width, cfg.Height)
+	}
+	if cfg.Width > MaxImageSide || cfg.Height > MaxImageSide {
+		return Snapshot{}, invalid("image is %dx%d pixels; at most %d a side is allowed", cfg.Width, cfg.Height, MaxImageSide)
 	}
 	return Snapshot{JPEG: raw, Width: cfg.Width, Height: cfg.Height}, nil
 }

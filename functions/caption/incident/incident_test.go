@@ -84,3 +84,25 @@ func TestRejects(t *testing.T) {
 		}
 	}
 }
+
+// TestHugeClaimedSnapshotIsRefused feeds a JPEG whose frame header claims
+// 60000x60000 pixels: it is refused from the header alone, before the VLM
+// or anything else decodes it.
+func TestHugeClaimedSnapshotIsRefused(t *testing.T) {
+	var b bytes.Buffer
+	if err := jpeg.Encode(&b, image.NewGray(image.Rect(0, 0, 16, 8)), nil); err != nil {
+		t.Fatal(err)
+	}
+	img := b.Bytes()
+	i := bytes.Index(img, []byte{0xFF, 0xC0})
+	img[i+5], img[i+6], img[i+7], img[i+8] = 0xEA, 0x60, 0xEA, 0x60 // 60000 x 60000
+	m := valid(t)
+	m["image"] = base64.StdEncoding.EncodeToString(img)
+	in, err := Decode(encode(t, m))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := in.Snapshot(); err == nil || !strings.Contains(err.Error(), "60000x60000") {
+		t.Fatalf("a 60000x60000 snapshot: %v", err)
+	}
+}
