@@ -104,8 +104,10 @@ func (l *Limiter) Blocked(client string) (time.Duration, bool) {
 	return left, f.n >= l.cfg.Failures
 }
 
-// Fail counts a wrong credential from client.
-func (l *Limiter) Fail(client string) {
+// Fail counts a wrong credential from client and reports, as Blocked
+// does, whether this one is already past the limit: counted and checked at
+// once, so that concurrent guesses cannot slip past the limit together.
+func (l *Limiter) Fail(client string) (time.Duration, bool) {
 	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -121,6 +123,7 @@ func (l *Limiter) Fail(client string) {
 		l.clients[client] = f
 	}
 	f.n++
+	return f.first.Add(l.cfg.Window).Sub(now), f.n > l.cfg.Failures
 }
 
 // Succeed clears client's failures.

@@ -69,8 +69,13 @@ func TestLimiterRefusesAClientAfterItsFailuresOnly(t *testing.T) {
 		if _, blocked := l.Blocked("a"); blocked {
 			t.Fatalf("blocked after %d failures", i)
 		}
-		l.Fail("a")
+		if _, over := l.Fail("a"); over {
+			t.Fatalf("failure %d is past a limit of 3", i+1)
+		}
 		c.t = c.t.Add(10 * time.Second)
+	}
+	if wait, over := l.Fail("a"); !over || wait != 30*time.Second {
+		t.Fatalf("the 4th failure: over %v, %v left", over, wait)
 	}
 	wait, blocked := l.Blocked("a")
 	if !blocked || wait != 30*time.Second {

@@ -190,7 +190,10 @@ func (s *Server) guard(next http.HandlerFunc) http.HandlerFunc {
 				next(w, r)
 				return
 			}
-			s.failed(r, client)
+			if wait, over := s.failed(r, client); over {
+				s.tooMany(w, r, client, wait)
+				return
+			}
 		}
 		s.auth.challenge(w)
 		if r.URL.Path == "/" {
@@ -209,11 +212,17 @@ func (s *Server) hasSession(r *http.Request) bool {
 	return err == nil && s.auth.Token != "" && s.sessions.Valid(c.Value)
 }
 
-// failed counts and logs wrong credentials from client.
-func (s *Server) failed(r *http.Request, client string) {
-	s.limit.Fail(client)
+// failed counts and logs wrong credentials from client, and reports
+// whether they went past the limit (then they count as limited, and the
+// caller answers 429).
+func (s *Server) failed(r *http.Request, client string) (time.Duration, bool) {
+	wait, over := s.limit.Fail(client)
+	if over {
+		return wait, true
+	}
 	s.logins(LoginFailed)
 	s.logger.Warn("dashboard: failed login", "client", client, "path", r.URL.Path)
+	return 0, false
 }
 
 // tooMany refuses a client over the failed-login limit with 429 and the
@@ -245,7 +254,10 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !s.auth.TokenValid(r.PostForm.Get("token")) {
-		s.failed(r, client)
+		if wait, over := s.failed(r, client); over {
+			s.tooMany(w, r, client, wait)
+			return
+		}
 		http.Redirect(w, r, "/?failed", http.StatusSeeOther)
 		return
 	}
