@@ -19,7 +19,9 @@ func TestHostileRabbitMQRestartDuringBurst(t *testing.T) {
 	cam := newMJPEGCamera(t, movingBlueFrames(t, 640, 360, 90))
 	cameras := fmt.Sprintf(`[{"id":"cam-burst","url":%q,"fps":5,"cooldown":"200ms"}]`, cam.url())
 	p := startPipeline(t, options{env: append(outsideEnv(in, v), append(faultEnv, "SEND_BACKOFF=100ms", "SEND_BACKOFF_MAX=1s")...), cameras: cameras})
-	ms := func(name string) float64 { return p.metric("motion-source", "edgewatch_motion_source_"+name, `camera="cam-burst"`) }
+	ms := func(name string) float64 {
+		return p.metric("motion-source", "edgewatch_motion_source_"+name, `camera="cam-burst"`)
+	}
 	eventually(t, 2*time.Minute, "motion events flowing to detect", func() bool {
 		return ms("events_sent_total") >= 3 && detectionCount(p.db, "cam-burst") >= 1
 	})
