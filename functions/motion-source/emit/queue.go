@@ -291,6 +291,9 @@ func (q *Queue) settle(done bool) {
 	q.mu.Lock()
 	q.busy = false
 	if done {
+		if q.refusing {
+			q.log.Info("the sink takes motion events again; delivering what was held", "held", q.held, "queued", len(q.items))
+		}
 		q.refusing = false
 		q.remove(0)
 	} else {
