@@ -51,6 +51,9 @@ type Function struct {
 	signals chan os.Signal
 	wg      sync.WaitGroup
 
+	sessions atomic.Pointer[web.Sessions]
+	logins   *prometheus.CounterVec
+
 	registry    *prometheus.Registry
 	metricsAddr string
 	stopMetrics func(context.Context) error
@@ -61,8 +64,16 @@ func New() *Function { return newFunction(slog.New(slog.NewJSONHandler(os.Stderr
 
 func newFunction(logger *slog.Logger) *Function {
 	f := &Function{logger: logger}
-	f.registry = newRegistry(f.streams)
+	f.registry, f.logins = newRegistry(f.streams, f.sessionCount)
 	return f
+}
+
+// sessionCount returns how many login sessions are open.
+func (f *Function) sessionCount() int {
+	if s := f.sessions.Load(); s != nil {
+		return s.Len()
+	}
+	return 0
 }
 
 // streams returns how many event streams are open.
@@ -78,6 +89,8 @@ func (f *Function) streams() int {
 type Config struct {
 	DatabaseURL string
 	Auth        web.Auth
+	Sessions    web.SessionConfig
+	Limit       web.LimitConfig
 	Map         web.MapConfig
 	// MetricsAddress is where /metrics is served (METRICS_ADDRESS; default
 	// ":9464", "off" serves none).
@@ -105,6 +118,28 @@ func ParseConfig(cfg map[string]string) (Config, error) {
 	}
 	if (c.Auth.User == "") != (c.Auth.Password == "") {
 		errs = append(errs, errors.New("DASHBOARD_USER and DASHBOARD_PASSWORD go together"))
+	}
+	dur := func(k string, def time.Duration, dst *time.Duration) {
+		d, err := time.ParseDuration(get(k, def.String()))
+		if err != nil || d <= 0 {
+			errs = append(errs, fmt.Errorf("%s=%q is not a positive duration like 30m", k, get(k, "")))
+		}
+		*dst = d
+	}
+	num := func(k string, def, lo, hi int, dst *int) {
+		n, err := strconv.Atoi(get(k, strconv.Itoa(def)))
+		if err != nil || n < lo || n > hi {
+			errs = append(errs, fmt.Errorf("%s=%q is not a whole number from %d to %d", k, get(k, ""), lo, hi))
+		}
+		*dst = n
+	}
+	dur("DASHBOARD_SESSION_IDLE", web.DefaultSessionIdle, &c.Sessions.Idle)
+	dur("DASHBOARD_SESSION_MAX", web.DefaultSessionMax, &c.Sessions.Max)
+	dur("DASHBOARD_LOGIN_WINDOW", web.DefaultLoginWindow, &c.Limit.Window)
+	num("DASHBOARD_LOGIN_FAILURES", web.DefaultLoginFailures, 1, 1000, &c.Limit.Failures)
+	num("DASHBOARD_TRUSTED_PROXIES", 0, 0, 10, &c.Limit.TrustedHops)
+	if c.Sessions.Idle > c.Sessions.Max {
+		errs = append(errs, errors.New("DASHBOARD_SESSION_IDLE is longer than DASHBOARD_SESSION_MAX"))
 	}
 	c.Map.Basemap = get("BASEMAP", web.BasemapTiles)
 	switch c.Map.Basemap {
@@ -260,7 +295,10 @@ func (f *Function) run(ctx context.Context, c Config, dsn string) {
 		b, err := json.Marshal(inc)
 		return b, err == nil, err
 	}, f.logger)
-	srv, err := web.New(reader, hub, c.Auth, c.Map, f.logger)
+	sessions := web.NewSessions(c.Sessions, nil)
+	f.sessions.Store(sessions)
+	srv, err := web.New(reader, hub, c.Auth, c.Map, f.logger, web.Options{Sessions: sessions,
+		Limiter: web.NewLimiter(c.Limit, nil), Logins: func(o string) { f.logins.WithLabelValues(o).Inc() }})
 	if err != nil {
 		f.logger.Error("dashboard: cannot build the server", "err", err)
 		return

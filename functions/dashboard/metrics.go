@@ -11,19 +11,34 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/edgewatch/edgewatch/functions/dashboard/web"
 )
 
 // newRegistry returns the dashboard's metrics: the Go runtime's, the
-// process's, and the number of open event streams, read from streams at
-// each scrape.
-func newRegistry(streams func() int) *prometheus.Registry {
+// process's, the number of open event streams and of login sessions, read
+// from streams and sessions at each scrape, and the login outcomes, every
+// outcome at zero from the start.
+func newRegistry(streams, sessions func() int) (*prometheus.Registry, *prometheus.CounterVec) {
+	logins := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "edgewatch_dashboard_logins_total",
+		Help: "Logins by outcome: ok (a session opened), failed (wrong credentials on the form, as a bearer token or basic auth), limited (refused with 429 after too many failures).",
+	}, []string{"outcome"})
+	for _, o := range []string{web.LoginOK, web.LoginFailed, web.LoginLimited} {
+		logins.WithLabelValues(o)
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "edgewatch_dashboard_event_streams",
 			Help: "Browsers connected to the live event stream (/api/events).",
-		}, func() float64 { return float64(streams()) }))
-	return reg
+		}, func() float64 { return float64(streams()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "edgewatch_dashboard_sessions",
+			Help: "Login sessions open (idle and absolute expiry dropped).",
+		}, func() float64 { return float64(sessions()) }),
+		logins)
+	return reg, logins
 }
 
 // metricsHandler serves g at GET /metrics and refuses anything else with

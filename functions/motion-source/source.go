@@ -44,8 +44,10 @@ const (
 	KeyCACerts          = "K_CA_CERTS"
 	KeyMetricsAddress   = "METRICS_ADDRESS"
 	KeyModelInputSize   = "MODEL_INPUT_SIZE"
-	KeySendRetries      = "SEND_RETRIES"
 	KeySendBackoff      = "SEND_BACKOFF"
+	KeySendBackoffMax   = "SEND_BACKOFF_MAX"
+	KeyBufferWindow     = "SEND_BUFFER_WINDOW"
+	KeyBufferBytes      = "SEND_BUFFER_BYTES"
 	KeySendTimeout      = "SEND_TIMEOUT"
 	KeyReconnectInitial = "RECONNECT_BACKOFF"
 	KeyReconnectMax     = "RECONNECT_BACKOFF_MAX"
@@ -321,11 +323,23 @@ func (s *Source) Handle(w http.ResponseWriter, r *http.Request) {
 func emitConfig(cfg map[string]string) (emit.Config, error) {
 	c := emit.Config{Sink: cfg[KeySink], Overrides: cfg[KeyOverrides], CACerts: cfg[KeyCACerts]}
 	var err error
-	if c.Retries, err = intKey(cfg, KeySendRetries, 5); err != nil {
-		return c, err
-	}
 	if c.Backoff, err = durationKey(cfg, KeySendBackoff, 200*time.Millisecond); err != nil {
 		return c, err
+	}
+	if c.BackoffMax, err = durationKey(cfg, KeySendBackoffMax, emit.DefaultBackoffMax); err != nil {
+		return c, err
+	}
+	if c.BackoffMax < c.Backoff {
+		return c, fmt.Errorf("motion-source: %s (%s) is less than %s (%s)", KeySendBackoffMax, c.BackoffMax, KeySendBackoff, c.Backoff)
+	}
+	if c.BufferWindow, err = durationKey(cfg, KeyBufferWindow, emit.DefaultBufferWindow); err != nil {
+		return c, err
+	}
+	if c.BufferBytes, err = intKey(cfg, KeyBufferBytes, emit.DefaultBufferBytes); err != nil {
+		return c, err
+	}
+	if c.BufferBytes < 1<<20 {
+		return c, fmt.Errorf("motion-source: %s must be at least 1048576 (1 MiB), got %d", KeyBufferBytes, c.BufferBytes)
 	}
 	if c.Timeout, err = durationKey(cfg, KeySendTimeout, 10*time.Second); err != nil {
 		return c, err

@@ -1,21 +1,18 @@
 package web
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/base64"
 	"net/http"
 	"strings"
 )
 
-// sessionCookie is the cookie that carries a browser's login.
+// sessionCookie is the cookie that carries a browser's session id.
 const sessionCookie = "edgewatch_session"
 
-// Auth guards the page, the API and the event stream. A request passes with
-// the bearer token in an Authorization header, with the session cookie that
-// logging in with the token sets, or with HTTP basic credentials. With
-// neither a token nor a user configured, everything is open.
+// Auth holds the dashboard's credentials. A request passes with the bearer
+// token in an Authorization header, with HTTP basic credentials, or with the
+// cookie of a session that logging in with the token opened (see
+// Sessions). With neither a token nor a user configured, everything is open.
 type Auth struct {
 	Token    string
 	User     string
@@ -25,35 +22,42 @@ type Auth struct {
 // Enabled reports whether any credential is configured.
 func (a Auth) Enabled() bool { return a.Token != "" || a.User != "" }
 
-// session is the cookie value for the token: an HMAC of a fixed label, so
-// the cookie never holds the token itself.
-func (a Auth) session() string {
-	m := hmac.New(sha256.New, []byte(a.Token))
-	m.Write([]byte("edgewatch dashboard session v1"))
-	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
-}
-
+// equal compares in constant time, so that how long a comparison takes
+// says nothing of how much of a guess was right.
 func equal(a, b string) bool { return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1 }
 
-// Allowed reports whether r carries valid credentials.
-func (a Auth) Allowed(r *http.Request) bool {
-	if !a.Enabled() {
-		return true
-	}
-	if a.Token != "" {
-		if bearer, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok && equal(strings.TrimSpace(bearer), a.Token) {
-			return true
+// verdict is what a request's own credentials (not its session) are worth.
+type verdict int
+
+const (
+	// noCredentials: the request carries neither a bearer token nor basic
+	// credentials.
+	noCredentials verdict = iota
+	// rightCredentials: one of them is right.
+	rightCredentials
+	// wrongCredentials: it carries some, and none is right.
+	wrongCredentials
+)
+
+// credentials judges r's bearer token and basic credentials.
+func (a Auth) credentials(r *http.Request) verdict {
+	v := noCredentials
+	if bearer, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
+		if a.TokenValid(strings.TrimSpace(bearer)) {
+			return rightCredentials
 		}
-		if c, err := r.Cookie(sessionCookie); err == nil && equal(c.Value, a.session()) {
-			return true
-		}
+		v = wrongCredentials
 	}
-	if a.User != "" {
-		if u, p, ok := r.BasicAuth(); ok && equal(u, a.User) && equal(p, a.Password) {
-			return true
+	if u, p, ok := r.BasicAuth(); ok {
+		// Both compared, always, so that a right user name takes no
+		// longer to refuse than a wrong one.
+		userOK, passOK := equal(u, a.User), equal(p, a.Password)
+		if a.User != "" && userOK && passOK {
+			return rightCredentials
 		}
+		v = wrongCredentials
 	}
-	return false
+	return v
 }
 
 // TokenValid reports whether t is the configured token.
@@ -69,10 +73,11 @@ func (a Auth) challenge(w http.ResponseWriter) {
 	}
 }
 
-// SessionCookie returns the cookie a successful token login sets: HttpOnly
+// sessionCookieFor returns the cookie that carries a session id: HttpOnly
 // so scripts cannot read it, SameSite=Strict so other sites cannot send it,
-// Secure when the page is served over HTTPS.
-func (a Auth) SessionCookie(secure bool) *http.Cookie {
-	return &http.Cookie{Name: sessionCookie, Value: a.session(), Path: "/", HttpOnly: true,
-		SameSite: http.SameSiteStrictMode, Secure: secure, MaxAge: 30 * 24 * 3600}
+// Secure when the page is served over HTTPS, and no longer-lived than the
+// session. An empty id with maxAge < 0 deletes it.
+func sessionCookieFor(id string, maxAge int, secure bool) *http.Cookie {
+	return &http.Cookie{Name: sessionCookie, Value: id, Path: "/", HttpOnly: true,
+		SameSite: http.SameSiteStrictMode, Secure: secure, MaxAge: maxAge}
 }

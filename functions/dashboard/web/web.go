@@ -79,11 +79,32 @@ type SitePlan struct {
 // OutlinePath is where the built-in country outlines are served.
 const OutlinePath = "/static/vendor/world/countries-110m.geojson"
 
+// Login outcomes, counted by Options.Logins.
+const (
+	LoginOK      = "ok"      // a right token opened a session
+	LoginFailed  = "failed"  // wrong credentials: the login form, a bearer token or basic auth
+	LoginLimited = "limited" // refused with 429: the client sent too many wrong ones
+)
+
+// Options are the server's login machinery; nil fields take defaults.
+type Options struct {
+	// Sessions holds the sessions the login form opens.
+	Sessions *Sessions
+	// Limiter refuses clients that sent too many wrong credentials.
+	Limiter *Limiter
+	// Logins is told of every login outcome (LoginOK, LoginFailed,
+	// LoginLimited).
+	Logins func(outcome string)
+}
+
 // Server is the dashboard's HTTP handler.
 type Server struct {
 	store     Store
 	streams   Streams
 	auth      Auth
+	sessions  *Sessions
+	limit     *Limiter
+	logins    func(string)
 	cfg       MapConfig
 	logger    *slog.Logger
 	templates *template.Template
@@ -93,7 +114,16 @@ type Server struct {
 }
 
 // New returns the server.
-func New(store Store, streams Streams, auth Auth, cfg MapConfig, logger *slog.Logger) (*Server, error) {
+func New(store Store, streams Streams, auth Auth, cfg MapConfig, logger *slog.Logger, o Options) (*Server, error) {
+	if o.Sessions == nil {
+		o.Sessions = NewSessions(SessionConfig{}, nil)
+	}
+	if o.Limiter == nil {
+		o.Limiter = NewLimiter(LimitConfig{}, nil)
+	}
+	if o.Logins == nil {
+		o.Logins = func(string) {}
+	}
 	t, err := template.ParseFS(templateFiles, "templates/*.html")
 	if err != nil {
 		return nil, err
@@ -102,7 +132,8 @@ func New(store Store, streams Streams, auth Auth, cfg MapConfig, logger *slog.Lo
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{store: store, streams: streams, auth: auth, cfg: cfg, logger: logger, templates: t,
+	s := &Server{store: store, streams: streams, auth: auth, sessions: o.Sessions, limit: o.Limiter, logins: o.Logins,
+		cfg: cfg, logger: logger, templates: t,
 		static: http.StripPrefix("/static/", http.FileServerFS(sub)), heartbeat: 15 * time.Second, mux: http.NewServeMux()}
 	s.mux.HandleFunc("GET /{$}", s.guard(s.page))
 	s.mux.HandleFunc("POST /login", s.login)
@@ -139,12 +170,30 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // guard refuses requests without valid credentials: the page answers with a
-// login form, the API and the stream with a plain 401.
+// login form, the API and the stream with a plain 401, and a client that
+// sent too many wrong credentials with 429 until its window ends.
 func (s *Server) guard(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if s.auth.Allowed(r) {
+		if !s.auth.Enabled() || s.hasSession(r) {
 			next(w, r)
 			return
+		}
+		v := s.auth.credentials(r)
+		if v != noCredentials {
+			client := s.limit.Client(r)
+			if wait, blocked := s.limit.Blocked(client); blocked {
+				s.tooMany(w, r, client, wait)
+				return
+			}
+			if v == rightCredentials {
+				s.limit.Succeed(client)
+				next(w, r)
+				return
+			}
+			if wait, over := s.failed(r, client); over {
+				s.tooMany(w, r, client, wait)
+				return
+			}
 		}
 		s.auth.challenge(w)
 		if r.URL.Path == "/" {
@@ -157,27 +206,80 @@ func (s *Server) guard(next http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
+// hasSession reports whether r carries the cookie of a live session.
+func (s *Server) hasSession(r *http.Request) bool {
+	c, err := r.Cookie(sessionCookie)
+	return err == nil && s.auth.Token != "" && s.sessions.Valid(c.Value)
+}
+
+// failed counts and logs wrong credentials from client, and reports
+// whether they went past the limit (then they count as limited, and the
+// caller answers 429).
+func (s *Server) failed(r *http.Request, client string) (time.Duration, bool) {
+	wait, over := s.limit.Fail(client)
+	if over {
+		return wait, true
+	}
+	s.logins(LoginFailed)
+	s.logger.Warn("dashboard: failed login", "client", client, "path", r.URL.Path)
+	return 0, false
+}
+
+// tooMany refuses a client over the failed-login limit with 429 and the
+// seconds it must wait.
+func (s *Server) tooMany(w http.ResponseWriter, r *http.Request, client string, wait time.Duration) {
+	s.logins(LoginLimited)
+	secs := int((wait + time.Second - 1) / time.Second)
+	s.logger.Warn("dashboard: login refused: too many failed logins", "client", client, "retry_after_s", secs, "path", r.URL.Path)
+	w.Header().Set("Retry-After", strconv.Itoa(secs))
+	http.Error(w, fmt.Sprintf("too many failed logins from this client: try again in %d s", secs), http.StatusTooManyRequests)
+}
+
 func secure(r *http.Request) bool {
 	return r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
 }
 
-// login checks the token posted by the login form and sets the session
-// cookie. The token travels in the form body, never in a URL.
+// login checks the token posted by the login form and opens a session: a
+// random id kept here, set as the cookie. The token travels in the form
+// body, never in a URL.
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
+	client := s.limit.Client(r)
+	if wait, blocked := s.limit.Blocked(client); blocked {
+		s.tooMany(w, r, client, wait)
+		return
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, 4096)
-	if err := r.ParseForm(); err != nil || !s.auth.TokenValid(r.PostForm.Get("token")) {
-		s.logger.Warn("dashboard: failed login", "remote", r.RemoteAddr)
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, "the login form is not a form of at most 4 KiB", http.StatusBadRequest)
+		return
+	}
+	if !s.auth.TokenValid(r.PostForm.Get("token")) {
+		if wait, over := s.failed(r, client); over {
+			s.tooMany(w, r, client, wait)
+			return
+		}
 		http.Redirect(w, r, "/?failed", http.StatusSeeOther)
 		return
 	}
-	http.SetCookie(w, s.auth.SessionCookie(secure(r)))
+	id, err := s.sessions.Create()
+	if err != nil {
+		s.logger.Error("dashboard: cannot open a session", "err", err)
+		http.Error(w, "cannot open a session", http.StatusInternalServerError)
+		return
+	}
+	s.limit.Succeed(client)
+	s.logins(LoginOK)
+	http.SetCookie(w, sessionCookieFor(id, int(s.sessions.MaxAge()/time.Second), secure(r)))
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 
+// logout ends the session here, so its cookie is worthless even if kept,
+// and deletes the cookie.
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
-	c := s.auth.SessionCookie(secure(r))
-	c.Value, c.MaxAge = "", -1
-	http.SetCookie(w, c)
+	if c, err := r.Cookie(sessionCookie); err == nil {
+		s.sessions.Revoke(c.Value)
+	}
+	http.SetCookie(w, sessionCookieFor("", -1, secure(r)))
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 

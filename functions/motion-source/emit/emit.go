@@ -37,10 +37,30 @@ type Config struct {
 	Backoff time.Duration
 	// Timeout bounds one HTTP attempt [10 s].
 	Timeout time.Duration
+	// BackoffMax caps the wait between the queue's attempts at an event the
+	// sink refused [2 s].
+	BackoffMax time.Duration
+	// BufferWindow is how much of a live camera's newest motion, by the
+	// events' own times, the queue holds while the sink refuses [60 s].
+	BufferWindow time.Duration
+	// BufferBytes caps the JPEG bytes a camera's queue holds [16 MiB].
+	BufferBytes int
 }
+
+// Defaults of the outage buffer (Config.BufferWindow, Config.BufferBytes,
+// Config.BackoffMax).
+const (
+	DefaultBufferWindow = 60 * time.Second
+	DefaultBufferBytes  = 16 << 20
+	DefaultBackoffMax   = 2 * time.Second
+)
 
 // Motion is one region of motion to send.
 type Motion struct {
+	// ID is the event's id. The queue gives each event its id once, so that
+	// a redelivery after a refusal is a duplicate of the same event, not a
+	// new one; empty, Event makes one up.
+	ID string
 	// Camera is the camera id.
 	Camera string
 	// Time is the frame's time.
@@ -78,6 +98,15 @@ type Client struct {
 	overrides map[string]string
 	retries   int
 	backoff   time.Duration
+	buffer    bufferConfig
+}
+
+// bufferConfig bounds a queue while the sink refuses.
+type bufferConfig struct {
+	window     time.Duration
+	bytes      int
+	backoff    time.Duration
+	backoffMax time.Duration
 }
 
 // NewClient validates cfg and returns a Client.
@@ -93,6 +122,18 @@ func NewClient(cfg Config) (*Client, error) {
 	}
 	if cfg.Timeout == 0 {
 		cfg.Timeout = 10 * time.Second
+	}
+	if cfg.BackoffMax == 0 {
+		cfg.BackoffMax = DefaultBackoffMax
+	}
+	if cfg.BufferWindow == 0 {
+		cfg.BufferWindow = DefaultBufferWindow
+	}
+	if cfg.BufferBytes == 0 {
+		cfg.BufferBytes = DefaultBufferBytes
+	}
+	if cfg.Backoff < 0 || cfg.BackoffMax < cfg.Backoff || cfg.BufferWindow < 0 || cfg.BufferBytes < 0 {
+		return nil, errors.New("emit: the backoffs and buffer bounds must be positive, the first backoff at most the largest")
 	}
 	overrides, err := ParseOverrides(cfg.Overrides)
 	if err != nil {
@@ -117,7 +158,8 @@ func NewClient(cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("emit: client: %w", err)
 	}
-	return &Client{ce: ce, sink: redactURL(cfg.Sink), overrides: overrides, retries: cfg.Retries, backoff: cfg.Backoff}, nil
+	return &Client{ce: ce, sink: redactURL(cfg.Sink), overrides: overrides, retries: cfg.Retries, backoff: cfg.Backoff,
+		buffer: bufferConfig{window: cfg.BufferWindow, bytes: cfg.BufferBytes, backoff: cfg.Backoff, backoffMax: cfg.BackoffMax}}, nil
 }
 
 // retriable says which sink answers are worth another try: the broker
@@ -169,7 +211,10 @@ func validExtensionName(k string) error {
 // Event builds the CloudEvent of a motion region.
 func (c *Client) Event(m Motion) (cloudevents.Event, error) {
 	e := cloudevents.NewEvent()
-	e.SetID(uuid.NewString())
+	if m.ID == "" {
+		m.ID = uuid.NewString()
+	}
+	e.SetID(m.ID)
 	e.SetType(TypeMotionDetected)
 	e.SetSource("/cameras/" + m.Camera)
 	e.SetTime(m.Time.UTC())
@@ -228,6 +273,22 @@ func (c *Client) Send(ctx context.Context, e cloudevents.Event) error {
 		return fmt.Errorf("emit: undelivered to %s: %w", c.sink, res)
 	}
 	return fmt.Errorf("emit: rejected by %s: %w", c.sink, res)
+}
+
+// Attempt delivers e once. It returns nil when the sink acknowledged the
+// event; otherwise the error, and whether the same event is worth sending
+// again later: the sink could not be reached, or answered as a broker does
+// while RabbitMQ is away or it is overloaded (see retriable).
+func (c *Client) Attempt(ctx context.Context, e cloudevents.Event) (again bool, err error) {
+	res := c.ce.Send(ctx, e)
+	if protocol.IsACK(res) {
+		return false, nil
+	}
+	var h *cehttp.Result
+	if errors.As(res, &h) {
+		return retriable(h.StatusCode), fmt.Errorf("emit: %s answered %d: %w", c.sink, h.StatusCode, res)
+	}
+	return true, fmt.Errorf("emit: undelivered to %s: %w", c.sink, res)
 }
 
 // redactURL hides a password in the sink URL for error messages.

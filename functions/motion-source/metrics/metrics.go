@@ -30,6 +30,9 @@ type Set struct {
 	eventsFailed   *prometheus.CounterVec
 	eventsDropped  *prometheus.CounterVec
 	eventsLimited  *prometheus.CounterVec
+	eventsHeld     *prometheus.CounterVec
+	heldDropped    *prometheus.CounterVec
+	queueBytes     *prometheus.GaugeVec
 	reconnects     *prometheus.CounterVec
 	streamErrors   *prometheus.CounterVec
 	calibrations   *prometheus.CounterVec
@@ -69,7 +72,19 @@ func New(reg prometheus.Registerer) (*Set, error) {
 		}, cam),
 		eventsDropped: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "edgewatch_motion_source_events_dropped_total",
-			Help: "Motion events dropped unsent because the camera's send queue was full (oldest first).",
+			Help: "Motion events dropped unsent, oldest first: the camera's send queue was full, or, while the sink refused, older than the buffer window or past its bytes.",
+		}, cam),
+		eventsHeld: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "edgewatch_motion_source_events_buffered_total",
+			Help: "Motion events held in the camera's outage buffer because the sink refused or could not be reached.",
+		}, cam),
+		heldDropped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "edgewatch_motion_source_buffer_dropped_total",
+			Help: "Buffered motion events dropped before the sink took them (older than the buffer window or past its bytes); also counted in events_dropped_total.",
+		}, cam),
+		queueBytes: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "edgewatch_motion_source_queue_bytes",
+			Help: "JPEG bytes waiting in the camera's send queue, the outage buffer included.",
 		}, cam),
 		eventsLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "edgewatch_motion_source_events_rate_limited_total",
@@ -122,7 +137,7 @@ func New(reg prometheus.Registerer) (*Set, error) {
 		}, []string{"camera", "stage"}),
 	}
 	for _, c := range []prometheus.Collector{s.framesDecoded, s.framesAnalysed, s.motionFrames, s.eventsSent,
-		s.eventsFailed, s.eventsDropped, s.eventsLimited, s.reconnects, s.streamErrors, s.calibrations,
+		s.eventsFailed, s.eventsDropped, s.eventsLimited, s.eventsHeld, s.heldDropped, s.queueBytes, s.reconnects, s.streamErrors, s.calibrations,
 		s.motionHeld, s.images, s.imageBytes, s.tracksDue, s.tracks, s.queueDepth, s.connected, s.stageSeconds} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
@@ -140,6 +155,12 @@ type Camera struct {
 	EventsFailed   prometheus.Counter
 	EventsDropped  prometheus.Counter
 	EventsLimited  prometheus.Counter
+	// EventsBuffered counts events held while the sink refused, and
+	// BufferDropped those of them dropped before it took them.
+	EventsBuffered prometheus.Counter
+	BufferDropped  prometheus.Counter
+	// QueueBytes is the JPEG bytes waiting to be sent.
+	QueueBytes     prometheus.Gauge
 	Reconnects     prometheus.Counter
 	OpenErrors     prometheus.Counter
 	ReadErrors     prometheus.Counter
@@ -192,6 +213,9 @@ func (s *Set) For(camera string) Camera {
 		EventsFailed:     s.eventsFailed.With(l),
 		EventsDropped:    s.eventsDropped.With(l),
 		EventsLimited:    s.eventsLimited.With(l),
+		EventsBuffered:   s.eventsHeld.With(l),
+		BufferDropped:    s.heldDropped.With(l),
+		QueueBytes:       s.queueBytes.With(l),
 		Reconnects:       s.reconnects.With(l),
 		OpenErrors:       s.streamErrors.WithLabelValues(camera, "open"),
 		ReadErrors:       s.streamErrors.WithLabelValues(camera, "read"),

@@ -291,6 +291,9 @@ type Status struct {
 	EventsSent    int64 `json:"events_sent"`
 	EventsFailed  int64 `json:"events_failed"`
 	EventsDropped int64 `json:"events_dropped"`
+	// EventsBuffered counts events held while the sink refused (each is
+	// later sent, or dropped past the buffer's bounds, or still queued).
+	EventsBuffered int64 `json:"events_buffered"`
 	// Queued is the number of events waiting or being sent.
 	Queued int `json:"queued"`
 	// Tracks is the number of motion tracks followed.
@@ -304,7 +307,7 @@ func (w *Watcher) Status() Status {
 	sent, failed, dropped := w.queue.Counts()
 	s := Status{ID: w.cam.ID, Kind: w.src.Kind.String(), URL: w.stream.Redact(camera.Redact(w.cam.URL)),
 		Ready: w.ready.Load(), Done: w.done.Load(), FramesAnalysed: w.analysed.Load(), MotionFrames: w.motion.Load(),
-		EventsSent: sent, EventsFailed: failed, EventsDropped: dropped, Queued: w.queue.Len(), Tracks: w.tracks.Load()}
+		EventsSent: sent, EventsFailed: failed, EventsDropped: dropped, EventsBuffered: w.queue.Buffered(), Queued: w.queue.Len(), Tracks: w.tracks.Load()}
 	if ns := w.lastMotion.Load(); ns > 0 {
 		t := time.Unix(0, ns).UTC()
 		s.LastMotion = &t
