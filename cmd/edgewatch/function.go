@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"sort"
 
 	alert "github.com/edgewatch/edgewatch/functions/alert"
@@ -18,12 +19,24 @@ import (
 // same runtime the code `func build` generates uses.
 func hosts() map[string]func(ctx context.Context) error {
 	return map[string]func(ctx context.Context) error{
-		"detect":        func(ctx context.Context) error { return ce.New(detect.New()).Start(ctx) },
+		"detect":        startDetect,
 		"alert":         func(ctx context.Context) error { return ce.New(alert.New()).Start(ctx) },
 		"caption":       func(ctx context.Context) error { return ce.New(caption.New()).Start(ctx) },
 		"dashboard":     func(ctx context.Context) error { return fnhttp.New(dashboard.New()).Start(ctx) },
 		"motion-source": func(ctx context.Context) error { return fnhttp.New(motionsource.New()).Start(ctx) },
 	}
+}
+
+// startDetect hosts detect as its own command (functions/detect/cmd/detect)
+// does: request bodies are capped before the CloudEvents SDK buffers them.
+func startDetect(ctx context.Context) error {
+	limit, err := detect.MaxRequestBytesFromEnv(os.Getenv)
+	if err != nil {
+		return err
+	}
+	svc := ce.New(detect.New())
+	svc.Handler = detect.LimitRequests(svc.Handler, limit)
+	return svc.Start(ctx)
 }
 
 // runFunction hosts one function in this process. Its address comes from

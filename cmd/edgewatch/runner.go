@@ -167,6 +167,7 @@ func (r *runner) start(ctx context.Context) error {
 		services:    plan.serviceURLs(r.o.host),
 		stopTimeout: dispatchBound(r.o.stopTimeout),
 		internal:    r.sink,
+		readTimeout: r.o.readTimeout,
 	})
 	if err != nil {
 		return err
@@ -236,7 +237,7 @@ func (r *runner) activate(s service, p *supervisor.Process) (unit, error) {
 	r.scales.WithLabelValues(s.name, "down").Add(0)
 	r.coldStart.WithLabelValues(s.name)
 	r.up.track(s.name)
-	a := activator.New(activator.Config{Target: target, Backend: p, IdleTimeout: r.o.idle,
+	a := activator.New(activator.Config{Target: target, Backend: p, IdleTimeout: r.o.idle, StartTimeout: activatorStartTimeout,
 		Logger: r.log.With("activator", s.name),
 		OnScale: func(replicas int, took time.Duration) {
 			r.up.scaled(s.name, replicas, took)
@@ -251,7 +252,8 @@ func (r *runner) activate(s service, p *supervisor.Process) (unit, error) {
 	if err != nil {
 		return unit{}, err
 	}
-	srv := &http.Server{Handler: a, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: time.Minute}
+	// A held request may wait for a cold start and then the function's work.
+	srv := boundedServer(a, r.o.readTimeout, r.o.readTimeout+activatorStartTimeout+time.Minute)
 	actx, cancel := context.WithCancel(context.Background())
 	go a.Run(actx)
 	go func() { _ = srv.Serve(ln) }()
@@ -261,6 +263,9 @@ func (r *runner) activate(s service, p *supervisor.Process) (unit, error) {
 		return p.StopContext(ctx)
 	}, pid: p.PID}, nil
 }
+
+// activatorStartTimeout bounds how long a request waits for a cold start.
+const activatorStartTimeout = 2 * time.Minute
 
 // withSink returns env with K_SINK, when set, pointing at sink.
 func withSink(env []string, sink string) []string {

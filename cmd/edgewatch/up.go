@@ -33,6 +33,8 @@ type upOptions struct {
 	metricsPort int
 	teardown    bool
 	stopTimeout time.Duration
+	// readTimeout bounds the reading of one request by every server the runner starts.
+	readTimeout time.Duration
 	// exitWithParent stops the runner when the process that started it ends.
 	exitWithParent bool
 }
@@ -53,9 +55,13 @@ func parseUp(args []string) (upOptions, error) {
 	fs.BoolVar(&o.teardown, "teardown", false, "delete the broker's RabbitMQ exchanges and queues on exit (queued events are lost)")
 	fs.BoolVar(&o.noMotion, "no-motion", false, "do not start motion-source (send events with curl or edgewatch send)")
 	fs.DurationVar(&o.stopTimeout, "stop-timeout", 10*time.Second, "longest a graceful stop may take before what is left is killed")
+	fs.DurationVar(&o.readTimeout, "read-timeout", DefaultReadTimeout, "longest a client may take to send one request, body included, to the broker ingress or an activator")
 	fs.BoolVar(&o.exitWithParent, "exit-with-parent", false, "stop when the process that started this one ends (make run sets it)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
+	}
+	if o.readTimeout <= 0 {
+		return o, fmt.Errorf("-read-timeout must be positive, not %v", o.readTimeout)
 	}
 	if o.stopTimeout <= 0 {
 		return o, fmt.Errorf("-stop-timeout must be positive, not %v", o.stopTimeout)
@@ -125,8 +131,7 @@ func serveMetrics(addr string, reg *prometheus.Registry) (*http.Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	srv := &http.Server{Handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: time.Minute}
+	srv := boundedServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), 10*time.Second, 30*time.Second)
 	go func() { _ = srv.Serve(ln) }()
 	return srv, nil
 }
