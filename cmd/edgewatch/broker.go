@@ -31,6 +31,8 @@ type brokerOptions struct {
 	internal net.Listener
 	// readTimeout bounds the reading of one whole request by the ingress.
 	readTimeout time.Duration
+	// senders, when set, are the identities the ingress checks events against.
+	senders *broker.Senders
 }
 
 // localBroker is a running broker and its ingress servers.
@@ -75,6 +77,7 @@ func startBroker(ctx, runCtx context.Context, log *slog.Logger, reg prometheus.R
 		Logger:      log.With("component", "broker"),
 		Registerer:  reg,
 		StopTimeout: o.stopTimeout,
+		Senders:     o.senders,
 	})
 	if err != nil {
 		ln.Close()

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
+	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 	"github.com/google/uuid"
 )
 
@@ -22,6 +23,7 @@ func runSend(args []string) error {
 	source := fs.String("source", "", "event source (default /cameras/<camera>)")
 	id := fs.String("id", "", "event id (default a new UUID)")
 	contentType := fs.String("content-type", "application/json", "data content type")
+	tokenFile := fs.String("token-file", "out/local/tokens/operator", "file holding the token to send with (edgewatch up writes the operator's there); empty sends none")
 	ext := map[string]string{}
 	fs.Func("ext", "an extension attribute NAME=VALUE, e.g. class=fire or regionx=120 (repeatable)", func(s string) error {
 		k, v, ok := strings.Cut(s, "=")
@@ -62,7 +64,15 @@ func runSend(args []string) error {
 	if err := e.SetData(*contentType, data); err != nil {
 		return err
 	}
-	c, err := cloudevents.NewClientHTTP()
+	opts := []cehttp.Option{}
+	if *tokenFile != "" {
+		tok, err := tokenFromFile(*tokenFile)
+		if err != nil {
+			return err
+		}
+		opts = append(opts, cehttp.WithHeader("Authorization", "Bearer "+tok))
+	}
+	c, err := cloudevents.NewClientHTTP(opts...)
 	if err != nil {
 		return err
 	}

@@ -26,6 +26,7 @@ type upOptions struct {
 	amqpURL     string
 	databaseURL string
 	triggersDir string
+	policiesDir string
 	stateDir    string
 	idle        time.Duration
 	noMotion    bool
@@ -48,6 +49,7 @@ func parseUp(args []string) (upOptions, error) {
 	fs.StringVar(&o.amqpURL, "rabbitmq-url", envOr("RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/"), "RabbitMQ URL")
 	fs.StringVar(&o.databaseURL, "database-url", envOr("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/edgewatch?sslmode=disable"), "PostgreSQL URL")
 	fs.StringVar(&o.triggersDir, "triggers", "config/triggers", "directory of Trigger manifests")
+	fs.StringVar(&o.policiesDir, "eventpolicies", "config/eventpolicies", "directory of EventPolicy manifests: who may send which events to the broker")
 	fs.StringVar(&o.stateDir, "state", "out/local", "directory for generated models, clips and logs")
 	fs.DurationVar(&o.idle, "scale-to-zero-after", 60*time.Second, "stop detect after this long without events (0 keeps it up)")
 	fs.StringVar(&o.uid, "uid", "local", "suffix of every RabbitMQ object name (Knative's broker UID)")

@@ -403,7 +403,7 @@ func TestStopOnEverySignalAtAnyMoment(t *testing.T) {
 				ctx, cancel := context.WithCancel(context.Background())
 				sent := make(chan struct{})
 				go func() {
-					events.burst(ctx, t, fmt.Sprintf("http://127.0.0.1:%d/", rig.ports.broker()), fmt.Sprintf("r%d", n), crop)
+					events.burst(ctx, t, operatorURL(t, rig.state, rig.ports.broker()), fmt.Sprintf("r%d", n), crop)
 					close(sent)
 				}()
 				time.Sleep(100*time.Millisecond + time.Duration(rng.Int64N(int64(500*time.Millisecond))))
