@@ -315,7 +315,12 @@ func eventOfType(t *testing.T, typ, sender string) cloudevents.Event {
 	switch {
 	case strings.HasPrefix(typ, contract.DetectionTypePrefix):
 		e.SetExtension(contract.ExtClass, strings.TrimPrefix(typ, contract.DetectionTypePrefix))
-		data = cameraDetection(t, "cam-forge", knifeCrop(t, 416))
+		var d contract.Detection
+		if err := json.Unmarshal(cameraDetection(t, "cam-forge", knifeCrop(t, 416)), &d); err != nil {
+			t.Fatal(err)
+		}
+		d.MotionID = "forge-motion-" + sender
+		data, _ = json.Marshal(d)
 	case typ == contract.TypeCaptionCreated:
 		e.SetExtension(contract.ExtIncident, "1")
 		data, _ = json.Marshal(contract.Caption{IncidentID: "1", Camera: "cam-forge", Class: "knife", Caption: "forged", Model: "none", CreatedAt: time.Now().UTC()})
