@@ -266,7 +266,7 @@ func sender(f from, namespace string, ts []triggers.Trigger) (string, error) {
 				return t.Subscriber.Ref.Name, nil
 			}
 		}
-		return "", fmt.Errorf("Trigger %q: no such Trigger with a subscriber ref", f.Ref.Name)
+		return "", fmt.Errorf("no Trigger %q with a subscriber ref", f.Ref.Name)
 	case f.Ref != nil:
 		return "", fmt.Errorf("ref of kind %q: only SinkBinding and Trigger refs are understood locally", f.Ref.Kind)
 	}
