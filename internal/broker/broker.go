@@ -46,7 +46,11 @@
 //   - a reply is only taken from a 2xx response, and forwarding it counts
 //     as done only on a 2xx from the ingress;
 //   - attributes and extensions larger than MaxAttributeBytes in all are
-//     refused with 400 (they would not fit an AMQP frame).
+//     refused with 400 (they would not fit an AMQP frame);
+//   - with Config.Senders, the ingress enforces who may send what, as
+//     Knative's EventPolicies do on broker classes that verify senders
+//     (eventing-rabbitmq does not): 401 without a known token, 403 with
+//     the reason for a type the sender may not send.
 //
 // As upstream, an event without a time is published with the zero time and
 // delivered with the time of dispatch (sdk-go's client default). The test

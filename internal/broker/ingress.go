@@ -48,7 +48,8 @@ const DefaultMaxBodyBytes = 10 << 20
 // (404), a binary or structured CloudEvent (400 otherwise), published with
 // confirms, 202 once RabbitMQ has confirmed, 500 on a nack or error. Beyond
 // upstream it limits the body size (413), answers 503 while RabbitMQ is
-// unreachable (upstream answers 500), and says why in the response body.
+// unreachable (upstream answers 500), checks senders when it has Senders
+// (401, 403), and says why in the response body.
 //
 // Once closed (the broker is stopping) it answers 503 with Retry-After to
 // every event except the replies its own dispatchers forward, which carry
