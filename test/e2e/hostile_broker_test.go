@@ -12,8 +12,11 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -355,4 +358,53 @@ func postEvent(t *testing.T, url string, e cloudevents.Event) (int, string) {
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 	return resp.StatusCode, strings.TrimSpace(string(body))
+}
+
+// TestHostileCrashLoopBackoffReset crashes caption four times in a row, as
+// a crash loop would, then lets it run for a healthy minute and crashes it
+// once more: the runner's restart delays double in the loop and start again
+// from the shortest after the healthy minute.
+func TestHostileCrashLoopBackoffReset(t *testing.T) {
+	p := startPipeline(t, options{})
+	started := regexp.MustCompile(`msg="process started" process=caption pid=(\d+)`)
+	died := regexp.MustCompile(`msg="process died; restarting" process=caption after=(\S+)`)
+	crash := func() {
+		t.Helper()
+		m := started.FindAllStringSubmatch(p.log.String(), -1)
+		if len(m) == 0 {
+			t.Fatal("caption never started")
+		}
+		pid, _ := strconv.Atoi(m[len(m)-1][1])
+		if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+			t.Fatalf("kill caption (pid %d): %v", pid, err)
+		}
+		eventually(t, time.Minute, "caption started again", func() bool {
+			return len(started.FindAllStringSubmatch(p.log.String(), -1)) == len(m)+1
+		})
+	}
+	for range 4 {
+		crash()
+	}
+	time.Sleep(65 * time.Second) // a healthy minute
+	crash()
+	var delays []string
+	for _, m := range died.FindAllStringSubmatch(p.log.String(), -1) {
+		delays = append(delays, m[1])
+	}
+	want := []string{"500ms", "1s", "2s", "4s", "500ms"}
+	if strings.Join(delays, " ") != strings.Join(want, " ") {
+		t.Errorf("restart delays %v, want %v (doubling in the loop, from 0.5 s again after a healthy minute)", delays, want)
+	}
+	status, body := postEvent(t, p.brokerURL(), motionEvent("after-crashes", "cam-hostile", knifeCrop(t, 416)))
+	if status != http.StatusAccepted {
+		t.Errorf("a valid event after the crashes: %d %s", status, body)
+	}
+	reportHostile(t, hostileResult{
+		Test:    "crash loop, then a healthy minute, then one more crash (caption)",
+		Load:    "-",
+		Faults:  "5 × SIGKILL",
+		Inputs:  "-",
+		Lost:    0,
+		Outcome: "restart delays " + strings.Join(delays, ", ") + " (without the reset the last would be 8s)",
+	})
 }
