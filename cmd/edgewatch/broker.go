@@ -29,6 +29,10 @@ type brokerOptions struct {
 	// internal, when set, serves the ingress for the pipeline's own
 	// functions, which stays open while the broker stops.
 	internal net.Listener
+	// readTimeout bounds the reading of one whole request by the ingress.
+	readTimeout time.Duration
+	// senders, when set, are the identities the ingress checks events against.
+	senders *broker.Senders
 }
 
 // localBroker is a running broker and its ingress servers.
@@ -41,9 +45,9 @@ type localBroker struct {
 }
 
 // ingressServer serves an ingress handler; the handler limits the body.
-func ingressServer(h http.Handler) *http.Server {
-	return &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute,
-		WriteTimeout: time.Minute, IdleTimeout: 2 * time.Minute}
+// The response is due within the read plus RabbitMQ's confirm.
+func ingressServer(h http.Handler, read time.Duration) *http.Server {
+	return boundedServer(h, read, read+broker.DefaultPublishTimeout+5*time.Second)
 }
 
 // startBroker loads the Trigger manifests, starts the broker's dispatchers
@@ -73,17 +77,18 @@ func startBroker(ctx, runCtx context.Context, log *slog.Logger, reg prometheus.R
 		Logger:      log.With("component", "broker"),
 		Registerer:  reg,
 		StopTimeout: o.stopTimeout,
+		Senders:     o.senders,
 	})
 	if err != nil {
 		ln.Close()
 		closeListener(o.internal)
 		return nil, err
 	}
-	lb := &localBroker{b: b, url: ingressURL, done: make(chan error, 1), srv: ingressServer(b.Ingress())}
+	lb := &localBroker{b: b, url: ingressURL, done: make(chan error, 1), srv: ingressServer(b.Ingress(), o.readTimeout)}
 	go func() { lb.done <- b.Run(runCtx) }()
 	go func() { _ = lb.srv.Serve(ln) }()
 	if o.internal != nil {
-		lb.internal = ingressServer(b.InternalIngress())
+		lb.internal = ingressServer(b.InternalIngress(), o.readTimeout)
 		go func() { _ = lb.internal.Serve(o.internal) }()
 	}
 	select {
@@ -156,6 +161,7 @@ func runBroker(ctx context.Context, log *slog.Logger, args []string) error {
 	fs.StringVar(&o.amqpURL, "rabbitmq-url", envOr("RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/"), "RabbitMQ URL")
 	fs.StringVar(&o.uid, "uid", "local", "suffix of every RabbitMQ object name (Knative's broker UID)")
 	fs.StringVar(&o.triggersDir, "triggers", "config/triggers", "directory of Trigger manifests")
+	fs.DurationVar(&o.readTimeout, "read-timeout", DefaultReadTimeout, "longest a client may take to send one request, body included")
 	fs.Func("service", "a Trigger subscriber's local address, NAME=URL (repeatable)", func(s string) error {
 		name, u, ok := strings.Cut(s, "=")
 		if !ok {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os"
 	"sort"
 
 	alert "github.com/edgewatch/edgewatch/functions/alert"
@@ -19,7 +20,7 @@ import (
 // same runtime the code `func build` generates uses.
 func hosts() map[string]func(ctx context.Context) error {
 	return map[string]func(ctx context.Context) error{
-		"detect": func(ctx context.Context) error { return ce.New(detect.New()).Start(ctx) },
+		"detect": startDetect,
 		"alert": func(ctx context.Context) error {
 			f := alert.New()
 			return guarded(ce.New(f), f.Guard).Start(ctx)
@@ -38,6 +39,18 @@ func hosts() map[string]func(ctx context.Context) error {
 func guarded(s *ce.Service, guard func(http.Handler) http.Handler) *ce.Service {
 	s.Handler = guard(s.Handler)
 	return s
+}
+
+// startDetect hosts detect as its own command (functions/detect/cmd/detect)
+// does: request bodies are capped before the CloudEvents SDK buffers them.
+func startDetect(ctx context.Context) error {
+	limit, err := detect.MaxRequestBytesFromEnv(os.Getenv)
+	if err != nil {
+		return err
+	}
+	svc := ce.New(detect.New())
+	svc.Handler = detect.LimitRequests(svc.Handler, limit)
+	return svc.Start(ctx)
 }
 
 // runFunction hosts one function in this process. Its address comes from

@@ -225,7 +225,7 @@ func (p *pipeline) startVLM(o upOptions, port int) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("VLM stand-in: %w", err)
 	}
-	srv := &http.Server{Handler: vlmtest.NewHandler(vlmtest.Options{}), ReadHeaderTimeout: 5 * time.Second}
+	srv := boundedServer(vlmtest.NewHandler(vlmtest.Options{}), o.readTimeout, o.readTimeout+time.Minute)
 	go func() { _ = srv.Serve(ln) }()
 	p.closers = append(p.closers, func() { _ = srv.Close() })
 	p.extra = append(p.extra, [2]string{"VLM stand-in", "http://" + addr + vlmtest.Path})
@@ -244,7 +244,7 @@ func (p *pipeline) startWebhookInbox(o upOptions, port int, log *slog.Logger) (s
 	if err != nil {
 		return "", fmt.Errorf("webhook inbox: %w", err)
 	}
-	srv := &http.Server{ReadHeaderTimeout: 5 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := boundedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 		var n map[string]any
 		summary := strings.TrimSpace(string(body))
@@ -256,7 +256,7 @@ func (p *pipeline) startWebhookInbox(o upOptions, port int, log *slog.Logger) (s
 		}
 		log.Info("notification received", "inbox", addr, "body", summary)
 		w.WriteHeader(http.StatusNoContent)
-	})}
+	}), o.readTimeout, o.readTimeout+10*time.Second)
 	go func() { _ = srv.Serve(ln) }()
 	p.closers = append(p.closers, func() { _ = srv.Close() })
 	p.extra = append(p.extra, [2]string{"notification inbox", "http://" + addr + "/"})

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/edgewatch/edgewatch/internal/activator"
+	"github.com/edgewatch/edgewatch/internal/broker"
 	"github.com/edgewatch/edgewatch/internal/portholder"
 	"github.com/edgewatch/edgewatch/internal/supervisor"
 )
@@ -35,7 +36,8 @@ type runner struct {
 	up         *upTime // activated functions' up-time, for the savings line at stop
 
 	plan       *pipeline
-	sink       net.Listener // the internal ingress, the functions' K_SINK
+	senders    *broker.Senders // who may send what, and each sender's token
+	sink       net.Listener    // the internal ingress, the functions' K_SINK
 	broker     *localBroker
 	stopBroker context.CancelFunc // ends the broker's Run
 	sources    []unit             // functions that send events of their own
@@ -149,6 +151,11 @@ func (r *runner) start(ctx context.Context) error {
 		return err
 	}
 	r.plan = plan
+	if r.senders, err = loadSenders(r.state, r.o.triggersDir, r.o.policiesDir); err != nil {
+		return err
+	}
+	plan.extra = append(plan.extra, [2]string{"operator token", operatorTokenPath(r.state) +
+		` (curl -H "Authorization: Bearer $(cat FILE)" …)`})
 	// The functions send to an ingress of their own, which stays open while
 	// the broker stops so that their work in flight can finish.
 	if r.sink, err = net.Listen("tcp", r.o.host+":0"); err != nil {
@@ -167,6 +174,8 @@ func (r *runner) start(ctx context.Context) error {
 		services:    plan.serviceURLs(r.o.host),
 		stopTimeout: dispatchBound(r.o.stopTimeout),
 		internal:    r.sink,
+		readTimeout: r.o.readTimeout,
+		senders:     r.senders,
 	})
 	if err != nil {
 		return err
@@ -197,9 +206,17 @@ func (r *runner) startServices(ctx context.Context, sources bool) error {
 // startService starts one function and waits until it is ready; an
 // activated one gets an activator on its public port instead.
 func (r *runner) startService(ctx context.Context, s service) error {
+	// Sources send to the broker's ingress, the others to the internal one;
+	// either way with their own token.
+	sink := fmt.Sprintf("http://%s:%d/", r.o.host, r.o.brokerPort)
 	if !s.source {
-		s.env = withSink(s.env, "http://"+r.sink.Addr().String()+"/")
+		sink = "http://" + r.sink.Addr().String() + "/"
 	}
+	sink, err := sinkWithToken(sink, s.name, r.senders.Tokens[s.name])
+	if err != nil && hasSink(s.env) {
+		return fmt.Errorf("%s sends events but no EventPolicy names it: %w", s.name, err)
+	}
+	s.env = withSink(s.env, sink)
 	p := supervisor.New(processSpec(r.exe, s, r.o.host, r.state, r.group), r.log, r.out)
 	if s.activated {
 		u, err := r.activate(s, p)
@@ -236,7 +253,7 @@ func (r *runner) activate(s service, p *supervisor.Process) (unit, error) {
 	r.scales.WithLabelValues(s.name, "down").Add(0)
 	r.coldStart.WithLabelValues(s.name)
 	r.up.track(s.name)
-	a := activator.New(activator.Config{Target: target, Backend: p, IdleTimeout: r.o.idle,
+	a := activator.New(activator.Config{Target: target, Backend: p, IdleTimeout: r.o.idle, StartTimeout: activatorStartTimeout,
 		Logger: r.log.With("activator", s.name),
 		OnScale: func(replicas int, took time.Duration) {
 			r.up.scaled(s.name, replicas, took)
@@ -251,7 +268,8 @@ func (r *runner) activate(s service, p *supervisor.Process) (unit, error) {
 	if err != nil {
 		return unit{}, err
 	}
-	srv := &http.Server{Handler: a, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: time.Minute}
+	// A held request may wait for a cold start and then the function's work.
+	srv := boundedServer(a, r.o.readTimeout, r.o.readTimeout+activatorStartTimeout+time.Minute)
 	actx, cancel := context.WithCancel(context.Background())
 	go a.Run(actx)
 	go func() { _ = srv.Serve(ln) }()
@@ -260,6 +278,19 @@ func (r *runner) activate(s service, p *supervisor.Process) (unit, error) {
 		cancel()
 		return p.StopContext(ctx)
 	}, pid: p.PID}, nil
+}
+
+// activatorStartTimeout bounds how long a request waits for a cold start.
+const activatorStartTimeout = 2 * time.Minute
+
+// hasSink reports whether env sets K_SINK.
+func hasSink(env []string) bool {
+	for _, kv := range env {
+		if strings.HasPrefix(kv, "K_SINK=") {
+			return true
+		}
+	}
+	return false
 }
 
 // withSink returns env with K_SINK, when set, pointing at sink.

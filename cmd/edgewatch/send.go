@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -9,8 +10,12 @@ import (
 	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
+	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 	"github.com/google/uuid"
 )
+
+// defaultTokenFile is where `make run` keeps the operator's token.
+const defaultTokenFile = "out/local/tokens/operator"
 
 // runSend posts one binary-mode CloudEvent to the broker ingress, as curl
 // with ce- headers would.
@@ -22,6 +27,7 @@ func runSend(args []string) error {
 	source := fs.String("source", "", "event source (default /cameras/<camera>)")
 	id := fs.String("id", "", "event id (default a new UUID)")
 	contentType := fs.String("content-type", "application/json", "data content type")
+	tokenFile := fs.String("token-file", defaultTokenFile, "file holding the token to send with (edgewatch up writes the operator's there); empty, or the default when it does not exist, sends none")
 	ext := map[string]string{}
 	fs.Func("ext", "an extension attribute NAME=VALUE, e.g. class=fire or regionx=120 (repeatable)", func(s string) error {
 		k, v, ok := strings.Cut(s, "=")
@@ -62,7 +68,19 @@ func runSend(args []string) error {
 	if err := e.SetData(*contentType, data); err != nil {
 		return err
 	}
-	c, err := cloudevents.NewClientHTTP()
+	opts := []cehttp.Option{}
+	if *tokenFile != "" {
+		tok, err := tokenFromFile(*tokenFile)
+		switch {
+		case err == nil:
+			opts = append(opts, cehttp.WithHeader("Authorization", "Bearer "+tok))
+		case *tokenFile == defaultTokenFile && errors.Is(err, os.ErrNotExist):
+			// No local run here: send without a token, as to a cluster's broker.
+		default:
+			return err
+		}
+	}
+	c, err := cloudevents.NewClientHTTP(opts...)
 	if err != nil {
 		return err
 	}

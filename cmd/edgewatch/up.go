@@ -26,6 +26,7 @@ type upOptions struct {
 	amqpURL     string
 	databaseURL string
 	triggersDir string
+	policiesDir string
 	stateDir    string
 	idle        time.Duration
 	noMotion    bool
@@ -33,6 +34,8 @@ type upOptions struct {
 	metricsPort int
 	teardown    bool
 	stopTimeout time.Duration
+	// readTimeout bounds the reading of one request by every server the runner starts.
+	readTimeout time.Duration
 	// exitWithParent stops the runner when the process that started it ends.
 	exitWithParent bool
 }
@@ -46,6 +49,7 @@ func parseUp(args []string) (upOptions, error) {
 	fs.StringVar(&o.amqpURL, "rabbitmq-url", envOr("RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/"), "RabbitMQ URL")
 	fs.StringVar(&o.databaseURL, "database-url", envOr("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/edgewatch?sslmode=disable"), "PostgreSQL URL")
 	fs.StringVar(&o.triggersDir, "triggers", "config/triggers", "directory of Trigger manifests")
+	fs.StringVar(&o.policiesDir, "eventpolicies", "config/eventpolicies", "directory of EventPolicy manifests: who may send which events to the broker")
 	fs.StringVar(&o.stateDir, "state", "out/local", "directory for generated models, clips and logs")
 	fs.DurationVar(&o.idle, "scale-to-zero-after", 60*time.Second, "stop detect after this long without events (0 keeps it up)")
 	fs.StringVar(&o.uid, "uid", "local", "suffix of every RabbitMQ object name (Knative's broker UID)")
@@ -53,9 +57,13 @@ func parseUp(args []string) (upOptions, error) {
 	fs.BoolVar(&o.teardown, "teardown", false, "delete the broker's RabbitMQ exchanges and queues on exit (queued events are lost)")
 	fs.BoolVar(&o.noMotion, "no-motion", false, "do not start motion-source (send events with curl or edgewatch send)")
 	fs.DurationVar(&o.stopTimeout, "stop-timeout", 10*time.Second, "longest a graceful stop may take before what is left is killed")
+	fs.DurationVar(&o.readTimeout, "read-timeout", DefaultReadTimeout, "longest a client may take to send one request, body included, to the broker ingress or an activator")
 	fs.BoolVar(&o.exitWithParent, "exit-with-parent", false, "stop when the process that started this one ends (make run sets it)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
+	}
+	if o.readTimeout <= 0 {
+		return o, fmt.Errorf("-read-timeout must be positive, not %v", o.readTimeout)
 	}
 	if o.stopTimeout <= 0 {
 		return o, fmt.Errorf("-stop-timeout must be positive, not %v", o.stopTimeout)
@@ -125,8 +133,7 @@ func serveMetrics(addr string, reg *prometheus.Registry) (*http.Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	srv := &http.Server{Handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: time.Minute}
+	srv := boundedServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), 10*time.Second, 30*time.Second)
 	go func() { _ = srv.Serve(ln) }()
 	return srv, nil
 }

@@ -132,7 +132,7 @@ func (f *Function) Start(ctx context.Context, cfgMap map[string]string) error {
 	f.metrics.started(string(s.net.Backend()), cfg.ModelName)
 	f.svc.Store(s)
 	f.log.Info("detect ready", "model", cfg.ModelName, "backend", s.net.Backend(), "input", s.net.InputSize(),
-		"labels", len(s.net.Labels()), "load_seconds", time.Since(began).Seconds(), "sink", cfg.Sink)
+		"labels", len(s.net.Labels()), "load_seconds", time.Since(began).Seconds(), "sink", redactURL(cfg.Sink))
 	return nil
 }
 

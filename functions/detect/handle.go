@@ -8,9 +8,11 @@ import (
 	"fmt"
 	"image"
 	"image/jpeg"
+	"io"
 	"math"
 	"mime"
 	"net/http"
+	"net/url"
 	"regexp"
 	"sort"
 	"strconv"
@@ -106,6 +108,65 @@ func (s *service) checkEvent(e event.Event) ([]byte, string, error) {
 	return data, "", nil
 }
 
+// MaxImageSide is the longest side, in pixels, of an image detect decodes;
+// the header is checked before any pixel is.
+const MaxImageSide = 8192
+
+// envelopeBytes is the room a request body gets beyond its image: a
+// structured-mode event carries the image in base64 inside JSON.
+const envelopeBytes = 64 << 10
+
+// MaxRequestBytes is the longest request body detect reads when its images
+// may take maxImageBytes (MAX_IMAGE_BYTES): the image in base64 plus the
+// JSON around it, which also covers the image in binary mode.
+func MaxRequestBytes(maxImageBytes int) int64 {
+	return (int64(maxImageBytes)+2)/3*4 + envelopeBytes
+}
+
+// MaxRequestBytesFromEnv is MaxRequestBytes for MAX_IMAGE_BYTES as getenv
+// reads it (default 8 MiB, as Config has it).
+func MaxRequestBytesFromEnv(getenv func(string) string) (int64, error) {
+	n := 8 << 20
+	if v := getenv("MAX_IMAGE_BYTES"); v != "" {
+		var err error
+		if n, err = strconv.Atoi(v); err != nil || n < 1 || n > 1<<30 {
+			return 0, fmt.Errorf("MAX_IMAGE_BYTES=%q: want an integer from 1 to %d", v, 1<<30)
+		}
+	}
+	return MaxRequestBytes(n), nil
+}
+
+// LimitRequests wraps detect's HTTP host so that no request body longer
+// than max bytes is buffered: a body whose Content-Length says so is
+// refused with 413 and the reason before a byte of it is read, and a body
+// that turns out longer while it is read is refused at max+1 bytes, before
+// the CloudEvents SDK decodes anything.
+func LimitRequests(next http.Handler, max int64) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			next.ServeHTTP(w, r) // health checks carry no body
+			return
+		}
+		if r.ContentLength > max {
+			http.Error(w, fmt.Sprintf("detect: request body of %d bytes exceeds the limit of %d bytes (MAX_IMAGE_BYTES in base64 plus the event around it)", r.ContentLength, max), http.StatusRequestEntityTooLarge)
+			return
+		}
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
+		if err != nil {
+			var tooLarge *http.MaxBytesError
+			if errors.As(err, &tooLarge) {
+				http.Error(w, fmt.Sprintf("detect: request body exceeds the limit of %d bytes (MAX_IMAGE_BYTES in base64 plus the event around it)", max), http.StatusRequestEntityTooLarge)
+				return
+			}
+			http.Error(w, "detect: reading the request body: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		r.ContentLength = int64(len(body))
+		next.ServeHTTP(w, r)
+	})
+}
+
 // maxJPEGTrailer is how many bytes may follow a JPEG's end-of-image marker
 // (some encoders pad).
 const maxJPEGTrailer = 64
@@ -116,6 +177,9 @@ func (s *service) decode(data []byte) (gocv.Mat, string, error) {
 	hdr, err := jpeg.DecodeConfig(bytes.NewReader(data))
 	if err != nil {
 		return gocv.Mat{}, reasonCorrupt, refuse(http.StatusBadRequest, "not a JPEG image: %v", err)
+	}
+	if hdr.Width > MaxImageSide || hdr.Height > MaxImageSide {
+		return gocv.Mat{}, reasonTooLarge, refuse(http.StatusBadRequest, "image of %d×%d pixels: a side exceeds %d pixels", hdr.Width, hdr.Height, MaxImageSide)
 	}
 	if px := hdr.Width * hdr.Height; px > s.cfg.MaxImagePixels || hdr.Width <= 0 || hdr.Height <= 0 {
 		return gocv.Mat{}, reasonTooLarge, refuse(http.StatusBadRequest, "image of %d×%d pixels exceeds MAX_IMAGE_PIXELS=%d", hdr.Width, hdr.Height, s.cfg.MaxImagePixels)
@@ -349,10 +413,20 @@ func (s *service) deliver(ctx context.Context, motionID string, events []event.E
 		cancel()
 		if !cloudevents.IsACK(res) {
 			s.m.errors.WithLabelValues(reasonDelivery).Inc()
-			s.log.Error("detection event not delivered; the motion event will be retried", "id", events[i].ID(), "sink", s.cfg.Sink, "err", res)
+			s.log.Error("detection event not delivered; the motion event will be retried", "id", events[i].ID(), "sink", redactURL(s.cfg.Sink), "err", res)
 			return nil, refuse(http.StatusBadGateway, "deliver %s to K_SINK: %v", events[i].ID(), res)
 		}
 		s.m.events.WithLabelValues(viaSink).Inc()
 	}
 	return nil, nil
+}
+
+// redactURL returns u with any password replaced, for logs: a sink URL may
+// carry the credential the sender presents to the broker.
+func redactURL(u string) string {
+	p, err := url.Parse(u)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return p.Redacted()
 }

@@ -46,7 +46,11 @@
 //   - a reply is only taken from a 2xx response, and forwarding it counts
 //     as done only on a 2xx from the ingress;
 //   - attributes and extensions larger than MaxAttributeBytes in all are
-//     refused with 400 (they would not fit an AMQP frame).
+//     refused with 400 (they would not fit an AMQP frame);
+//   - with Config.Senders, the ingress enforces who may send what, as
+//     Knative's EventPolicies do on broker classes that verify senders
+//     (eventing-rabbitmq does not): 401 without a known token, 403 with
+//     the reason for a type the sender may not send.
 //
 // As upstream, an event without a time is published with the zero time and
 // delivered with the time of dispatch (sdk-go's client default). The test
@@ -61,7 +65,8 @@
 //
 //   - edgewatch_broker_ingress_accepted_total
 //   - edgewatch_broker_ingress_rejected_total{reason}: method, path,
-//     too_large, invalid_event, unavailable, publish_failed, stopping
+//     too_large, invalid_event, unavailable, publish_failed, stopping,
+//     unauthenticated, forbidden (with Config.Senders)
 //   - edgewatch_broker_publish_duration_seconds: publish to confirm
 //   - edgewatch_broker_dispatch_attempts_total{trigger,stage,code}
 //   - edgewatch_broker_dispatch_outcomes_total{trigger,stage,outcome}:
@@ -164,6 +169,14 @@ type Config struct {
 	// HTTPClient delivers events; its Timeout should be zero (each Trigger's
 	// delivery timeout applies per attempt). Default: a pooled client.
 	HTTPClient *http.Client
+	// Senders, when set, authenticates and authorises every event the
+	// ingress takes: a request must carry a token of Senders.Tokens
+	// (Authorization: Bearer TOKEN, or Basic with the token as password,
+	// as a sink URL's user info sends it), else 401; the token's sender
+	// must be allowed the event's type, else 403. Replies the dispatchers
+	// forward are sent by their target's function (a Trigger subscriber's
+	// or dead-letter sink's ref name). Nil takes every event, as upstream.
+	Senders *Senders
 	// Logger receives the broker's logs (default: discard).
 	Logger *slog.Logger
 	// Registerer receives the broker's metrics (default: a private registry).
@@ -215,7 +228,7 @@ func New(cfg Config) (*Broker, error) {
 	var token [16]byte
 	_, _ = rand.Read(token[:])
 	b.ingress = &ingress{exchange: b.topo.names.exchange(), maxBody: cfg.MaxBodyBytes, publish: b.pub.publish, log: cfg.Logger, m: m,
-		replyToken: hex.EncodeToString(token[:])}
+		replyToken: hex.EncodeToString(token[:]), senders: cfg.Senders}
 	for _, t := range cfg.Triggers {
 		ds, err := b.dispatchersFor(t)
 		if err != nil {
@@ -247,6 +260,7 @@ func (b *Broker) brokerDeadLetterDispatcher() (*dispatcher, error) {
 	d.stage = stageDeadLetterSink
 	d.queue = b.topo.names.dlq()
 	d.target = u.String()
+	d.replyFrom = destinationName(*b.cfg.Delivery.DeadLetterSink)
 	d.declare = b.topo.declareBroker
 	return d, nil
 }
@@ -357,6 +371,7 @@ func (b *Broker) dispatchersFor(t triggers.Trigger) ([]*dispatcher, error) {
 	main.stage = stageSubscriber
 	main.queue = n.triggerQueue(t)
 	main.target = sub.String()
+	main.replyFrom = destinationName(t.Subscriber)
 	main.deadLetterExchange = n.deadLetterExchange(t)
 	main.declare = func(ch *amqp.Channel) error { return b.topo.declareTrigger(ch, t) }
 	out := []*dispatcher{main}
@@ -369,10 +384,19 @@ func (b *Broker) dispatchersFor(t triggers.Trigger) ([]*dispatcher, error) {
 		dlq.stage = stageDeadLetterSink
 		dlq.queue = n.triggerDLQ(t)
 		dlq.target = u.String()
+		dlq.replyFrom = destinationName(*dls)
 		dlq.declare = func(ch *amqp.Channel) error { return b.topo.declareTriggerDLQ(ch, t) }
 		out = append(out, dlq)
 	}
 	return out, nil
+}
+
+// destinationName is the name of a destination's ref, or its URI without one.
+func destinationName(d triggers.Destination) string {
+	if d.Ref != nil {
+		return d.Ref.Name
+	}
+	return d.URI
 }
 
 // Ingress returns the broker's HTTP ingress handler (serve it on "/").

@@ -42,7 +42,10 @@ type dispatcher struct {
 	deadLetterExchange string
 	ingressURL         string
 	// replyToken marks the replies forwarded to ingressURL as this broker's own.
-	replyToken    string
+	replyToken string
+	// replyFrom names the target's function: the sender of the replies it
+	// answers with, as a Trigger's OIDC identity is on a cluster.
+	replyFrom     string
 	policy        triggers.RetryPolicy
 	workers       int
 	requeueDelay  time.Duration
@@ -300,6 +303,7 @@ func (d *dispatcher) attempt(ctx context.Context, target string, ev *event.Event
 	}
 	if target == d.ingressURL {
 		req.Header.Set(headerReplyToken, d.replyToken)
+		req.Header.Set(headerReplyFrom, d.replyFrom)
 	}
 	if tp != "" {
 		req.Header.Set(headerTraceParent, tp)

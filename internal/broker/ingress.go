@@ -48,7 +48,8 @@ const DefaultMaxBodyBytes = 10 << 20
 // (404), a binary or structured CloudEvent (400 otherwise), published with
 // confirms, 202 once RabbitMQ has confirmed, 500 on a nack or error. Beyond
 // upstream it limits the body size (413), answers 503 while RabbitMQ is
-// unreachable (upstream answers 500), and says why in the response body.
+// unreachable (upstream answers 500), checks senders when it has Senders
+// (401, 403), and says why in the response body.
 //
 // Once closed (the broker is stopping) it answers 503 with Retry-After to
 // every event except the replies its own dispatchers forward, which carry
@@ -62,6 +63,7 @@ type ingress struct {
 	log        *slog.Logger
 	m          *metrics
 	replyToken string
+	senders    *Senders
 	closed     atomic.Bool
 }
 
@@ -69,6 +71,10 @@ type ingress struct {
 // ingress. The token is random per broker and never leaves the process and
 // its loopback ingress.
 const headerReplyToken = "Edgewatch-Broker-Reply"
+
+// headerReplyFrom names the function a forwarded reply comes from; it is
+// believed only beside a valid headerReplyToken.
+const headerReplyFrom = "Edgewatch-Broker-Reply-From"
 
 // isOwnReply reports whether r is a reply forwarded by this broker's dispatchers.
 func (in *ingress) isOwnReply(r *http.Request) bool {
@@ -107,6 +113,12 @@ func (in *ingress) serve(w http.ResponseWriter, r *http.Request, internal bool) 
 		in.reject(w, http.StatusServiceUnavailable, "stopping", "the broker is stopping and takes no new events")
 		return
 	}
+	sender, ok := in.sender(r)
+	if !ok {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="edgewatch broker"`)
+		in.reject(w, http.StatusUnauthorized, rejectUnauthorized, "no valid sender token: send Authorization: Bearer TOKEN (a producer's token, or the operator's that edgewatch up writes to its state directory)")
+		return
+	}
 	body, status, err := readBody(w, r, in.maxBody)
 	if err != nil {
 		reason := rejectInvalidEvent
@@ -120,6 +132,12 @@ func (in *ingress) serve(w http.ResponseWriter, r *http.Request, internal bool) 
 	if err != nil {
 		in.reject(w, http.StatusBadRequest, rejectInvalidEvent, err.Error())
 		return
+	}
+	if in.senders != nil {
+		if err := in.senders.Allow.Allows(sender, ev.Type()); err != nil {
+			in.reject(w, http.StatusForbidden, rejectForbidden, err.Error())
+			return
+		}
 	}
 	msg := toPublishing(ev, r.Header.Get(headerTraceParent), r.Header.Get(headerTraceState))
 	if n := headersSize(msg.Headers); n > MaxAttributeBytes {
@@ -152,6 +170,19 @@ func (in *ingress) reject(w http.ResponseWriter, status int, reason, msg string)
 		in.log.Debug("broker ingress refused a request", "status", status, "reason", msg)
 	}
 	http.Error(w, msg, status)
+}
+
+// sender names who sent r: the function whose reply a dispatcher forwards,
+// or the owner of the request's token. Without Senders every request is
+// anonymous and taken; with them, ok is false when r carries no known token.
+func (in *ingress) sender(r *http.Request) (name string, ok bool) {
+	if in.isOwnReply(r) {
+		return r.Header.Get(headerReplyFrom), true
+	}
+	if in.senders == nil {
+		return "", true
+	}
+	return in.senders.lookup(r)
 }
 
 // readBody reads the request body up to max bytes. It returns 413 for a

@@ -33,6 +33,8 @@ const (
 	rejectInvalidEvent  = "invalid_event"
 	rejectUnavailable   = "unavailable"
 	rejectPublishFailed = "publish_failed"
+	rejectUnauthorized  = "unauthenticated"
+	rejectForbidden     = "forbidden"
 )
 
 // metrics are the broker's Prometheus collectors.
@@ -103,7 +105,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	}
 	// Every known label value starts at zero, so that the first refusal,
 	// failure or dead letter is an increase that rate() sees.
-	for _, r := range []string{rejectMethod, rejectPath, rejectTooLarge, rejectInvalidEvent, rejectUnavailable, rejectPublishFailed} {
+	for _, r := range []string{rejectMethod, rejectPath, rejectTooLarge, rejectInvalidEvent, rejectUnavailable, rejectPublishFailed, rejectUnauthorized, rejectForbidden} {
 		m.ingressRejected.WithLabelValues(r).Add(0)
 	}
 	return m, nil

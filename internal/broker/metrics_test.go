@@ -62,7 +62,7 @@ func TestSeriesStartAtZero(t *testing.T) {
 	}
 	reasons := got["edgewatch_broker_ingress_rejected_total"]
 	sort.Strings(reasons)
-	if s := strings.Join(reasons, " "); s != "invalid_event method path publish_failed too_large unavailable" {
+	if s := strings.Join(reasons, " "); s != "forbidden invalid_event method path publish_failed too_large unauthenticated unavailable" {
 		t.Errorf("ingress refusal reasons at start: %q", s)
 	}
 	for _, tr := range ts {

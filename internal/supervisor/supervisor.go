@@ -42,6 +42,47 @@ type Spec struct {
 	// Group is the process group the process joins; nil gives it a group
 	// of its own.
 	Group *Group
+	// HealthyAfter is how long a process must run before a crash counts
+	// as a new one: its restart backoff then starts again from the shortest
+	// delay (default 1 min).
+	HealthyAfter time.Duration
+	// Now is the clock the restart backoff reads (default time.Now).
+	Now func() time.Time
+}
+
+// Restart delays: the first restart waits minRestartDelay, each crash in a
+// row doubles it up to maxRestartDelay.
+const (
+	minRestartDelay = 500 * time.Millisecond
+	maxRestartDelay = 30 * time.Second
+)
+
+// backoff is the delay before each restart of a crashing process. It
+// doubles with every crash in a row and starts again from its minimum once
+// the process has run for healthy without crashing, so that a function
+// that crashed a few times long ago restarts at once when it crashes again.
+type backoff struct {
+	min, max, healthy time.Duration
+	now               func() time.Time
+	delay             time.Duration
+	startedAt         time.Time
+}
+
+func newBackoff(min, max, healthy time.Duration, now func() time.Time) *backoff {
+	return &backoff{min: min, max: max, healthy: healthy, now: now, delay: min, startedAt: now()}
+}
+
+// started records that the process (re)started now.
+func (b *backoff) started() { b.startedAt = b.now() }
+
+// next returns the delay before restarting the process that just exited.
+func (b *backoff) next() time.Duration {
+	if b.now().Sub(b.startedAt) >= b.healthy {
+		b.delay = b.min
+	}
+	d := b.delay
+	b.delay = min(b.delay*2, b.max)
+	return d
 }
 
 // Process is one supervised child process.
@@ -67,6 +108,12 @@ func New(spec Spec, log *slog.Logger, out io.Writer) *Process {
 	if spec.Group == nil {
 		spec.Group = NewGroup()
 	}
+	if spec.HealthyAfter == 0 {
+		spec.HealthyAfter = time.Minute
+	}
+	if spec.Now == nil {
+		spec.Now = time.Now
+	}
 	return &Process{spec: spec, log: log.With("process", spec.Name), out: out,
 		client: &http.Client{Timeout: 2 * time.Second}}
 }
@@ -82,7 +129,8 @@ func (p *Process) Starts() int {
 }
 
 // Start starts the process. When Spec.Restart is set, a watcher restarts it
-// with exponential backoff (up to 30 s) until Stop is called or ctx ends.
+// with exponential backoff (up to 30 s, from 0.5 s again once the process
+// ran for Spec.HealthyAfter) until Stop is called or ctx ends.
 // Once the group is closed it fails with ErrClosed.
 func (p *Process) Start(ctx context.Context) error {
 	p.mu.Lock()
@@ -140,7 +188,7 @@ func (p *Process) copyLines(r io.Reader) {
 }
 
 func (p *Process) watch(ctx context.Context) {
-	backoff := 500 * time.Millisecond
+	b := newBackoff(minRestartDelay, maxRestartDelay, p.spec.HealthyAfter, p.spec.Now)
 	for {
 		p.mu.Lock()
 		exited := p.exited
@@ -156,13 +204,14 @@ func (p *Process) watch(ctx context.Context) {
 		if stopping || !p.spec.Restart {
 			return
 		}
-		p.log.Warn("process died; restarting", "after", backoff)
+		delay := b.next()
+		p.log.Warn("process died; restarting", "after", delay)
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(backoff):
+		case <-time.After(delay):
 		}
-		backoff = min(backoff*2, 30*time.Second)
+		b.started()
 		if err := p.startOnce(true); err != nil {
 			if errors.Is(err, ErrClosed) {
 				return

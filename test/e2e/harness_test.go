@@ -160,6 +160,7 @@ type pipeline struct {
 	log   *syncBuffer
 	db    *sql.DB
 	done  chan struct{}
+	state string
 }
 
 // options configure startPipeline.
@@ -185,13 +186,13 @@ func startPipeline(t testing.TB, o options) *pipeline {
 	if o.triggers == "" {
 		o.triggers = filepath.Join(repoRoot(t), "config", "triggers")
 	}
-	p := &pipeline{t: t, ports: freePorts(t), log: &syncBuffer{}, db: db, done: make(chan struct{})}
+	p := &pipeline{t: t, ports: freePorts(t), log: &syncBuffer{}, db: db, done: make(chan struct{}), state: t.TempDir()}
 	args := []string{"up",
 		"-broker-port", strconv.Itoa(p.ports.broker()),
 		"-first-port", strconv.Itoa(p.ports.first()),
 		"-metrics-port", strconv.Itoa(p.ports.metrics()),
 		"-uid", "e2e" + randomSuffix(),
-		"-state", t.TempDir(),
+		"-state", p.state,
 		"-database-url", dbURL,
 		"-triggers", o.triggers,
 		"-scale-to-zero-after", o.scaleToZeroAfter.String(),
@@ -247,7 +248,20 @@ func (p *pipeline) stop() {
 	}
 }
 
-func (p *pipeline) brokerURL() string { return fmt.Sprintf("http://127.0.0.1:%d/", p.ports.broker()) }
+// brokerURL is the broker ingress with the operator's token as user info,
+// which Go's HTTP client sends as credentials.
+func (p *pipeline) brokerURL() string { return operatorURL(p.t, p.state, p.ports.broker()) }
+
+// operatorURL is the broker ingress on port of the run whose state
+// directory is state, with the operator's token that run wrote there.
+func operatorURL(t testing.TB, state string, port int) string {
+	t.Helper()
+	tok, err := os.ReadFile(filepath.Join(state, "tokens", "operator"))
+	if err != nil {
+		t.Fatalf("the operator's token: %v", err)
+	}
+	return fmt.Sprintf("http://operator:%s@127.0.0.1:%d/", strings.TrimSpace(string(tok)), port)
+}
 
 // metric sums the samples of a Prometheus metric whose labels contain every
 // label=value given, from a service's metrics port.

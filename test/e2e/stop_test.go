@@ -402,8 +402,9 @@ func TestStopOnEverySignalAtAnyMoment(t *testing.T) {
 				events.waitStored(t, rig.db, what+" (the next start)")
 				ctx, cancel := context.WithCancel(context.Background())
 				sent := make(chan struct{})
+				ingress := operatorURL(t, rig.state, rig.ports.broker())
 				go func() {
-					events.burst(ctx, t, fmt.Sprintf("http://127.0.0.1:%d/", rig.ports.broker()), fmt.Sprintf("r%d", n), crop)
+					events.burst(ctx, t, ingress, fmt.Sprintf("r%d", n), crop)
 					close(sent)
 				}()
 				time.Sleep(100*time.Millisecond + time.Duration(rng.Int64N(int64(500*time.Millisecond))))

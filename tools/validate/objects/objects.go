@@ -22,6 +22,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	eventingv1 "knative.dev/eventing/pkg/apis/eventing/v1"
+	eventingv1alpha1 "knative.dev/eventing/pkg/apis/eventing/v1alpha1"
 	sourcesv1 "knative.dev/eventing/pkg/apis/sources/v1"
 	"knative.dev/pkg/apis"
 	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
@@ -79,6 +80,7 @@ func knownKinds() map[string]kind {
 	add("serving.knative.dev/v1", "Service", func() any { return &servingv1.Service{} })
 	add("eventing.knative.dev/v1", "Broker", func() any { return &eventingv1.Broker{} })
 	add("eventing.knative.dev/v1", "Trigger", func() any { return &eventingv1.Trigger{} })
+	add("eventing.knative.dev/v1alpha1", "EventPolicy", func() any { return &eventingv1alpha1.EventPolicy{} })
 	add("sources.knative.dev/v1", "SinkBinding", func() any { return &sourcesv1.SinkBinding{} })
 	add("sources.knative.dev/v1", "ContainerSource", func() any { return &sourcesv1.ContainerSource{} })
 	add("sources.knative.dev/v1", "ApiServerSource", func() any { return &sourcesv1.ApiServerSource{} })

@@ -7,6 +7,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 
@@ -16,7 +17,14 @@ import (
 )
 
 func main() {
-	if err := fcloudevents.Start(function.New()); err != nil {
+	limit, err := function.MaxRequestBytesFromEnv(os.Getenv)
+	if err == nil {
+		svc := fcloudevents.New(function.New())
+		// Request bodies are capped before the CloudEvents SDK buffers them.
+		svc.Handler = function.LimitRequests(svc.Handler, limit)
+		err = svc.Start(context.Background())
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "detect:", err)
 		os.Exit(1)
 	}
