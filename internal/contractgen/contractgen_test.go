@@ -74,10 +74,11 @@ func TestAddingAClassReachesEveryCopy(t *testing.T) {
 func TestDisagreeingContractIsRefused(t *testing.T) {
 	all := withClass()
 	cases := map[string][][3]string{
-		"class without its type":      {all[0], all[2], all[3], all[4]},
-		"class missing from a schema": {all[0], all[1], all[2], all[3]},
-		"type without its class":      {all[1]},
-		"schemas disagree on a limit": {{"schemas/caption.schema.json", `"maxLength": 256}`, `"maxLength": 255}`}},
+		"class without its type":       {all[0], all[2], all[3], all[4]},
+		"class missing from a schema":  {all[0], all[1], all[2], all[3]},
+		"type without its class":       {all[1]},
+		"schemas disagree on a limit":  {{"schemas/caption.schema.json", `"maxLength": 256}`, `"maxLength": 255}`}},
+		"copied file imports a module": {{"payload.go", `import "time"`, "import (\n\t\"time\"\n\n\t_ \"github.com/santhosh-tekuri/jsonschema/v6\"\n)"}},
 	}
 	for name, edits := range cases {
 		t.Run(name, func(t *testing.T) {
