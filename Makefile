@@ -41,6 +41,10 @@ build: ## Build the edgewatch runner into bin/.
 run: deps build ## Set up and run the whole pipeline on this machine (Ctrl-C stops it; DEMO_MODEL=pattern-onnx-v8 runs the demo model as ONNX).
 	./bin/edgewatch up -exit-with-parent $(UP_FLAGS)
 
+.PHONY: generate
+generate: ## Regenerate the functions' copies of the event contract and the validator's table from internal/contract.
+	$(GO) generate ./...
+
 .PHONY: test
 test: deps ## Set up and run every test of every module against the local RabbitMQ and PostgreSQL.
 	$(GO) vet $(MODULES)

@@ -32,6 +32,7 @@ import (
 
 	"github.com/edgewatch/edgewatch/functions/alert/guard"
 	"github.com/edgewatch/edgewatch/functions/alert/incident"
+	"github.com/edgewatch/edgewatch/functions/alert/internal/contract"
 	"github.com/edgewatch/edgewatch/functions/alert/notify"
 	"github.com/edgewatch/edgewatch/functions/alert/postgres"
 )
@@ -74,7 +75,7 @@ func newFunction(logger *slog.Logger, reg *prometheus.Registry, client *http.Cli
 // a batch), each with the reason in the body and counted in
 // edgewatch_alert_events_rejected_total.
 func (f *Function) Guard(next http.Handler) http.Handler {
-	return guard.Handler(next, guard.Options{MaxBytes: MaxEventBytes, Refused: func(reason string, status int, msg string) {
+	return guard.Handler(next, guard.Options{MaxBytes: contract.MaxEventBytes, Refused: func(reason string, status int, msg string) {
 		if f.metrics != nil {
 			f.metrics.rejected.WithLabelValues(reason).Inc()
 		}
@@ -223,18 +224,18 @@ func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, err
 	if !f.ready.Load() {
 		return nil, cehttp.NewResult(http.StatusServiceUnavailable, "alert is not ready: the database schema is not migrated yet")
 	}
-	if dest, ok := extension(e, ExtErrorDest); ok {
+	if dest, ok := extension(e, contract.ExtErrorDest); ok {
 		if err := f.recordDeadLetter(ctx, e, dest); err != nil {
 			return nil, err
 		}
-		if !strings.HasPrefix(e.Type(), DetectionTypePrefix) && e.Type() != TypeCaptionCreated {
+		if !strings.HasPrefix(e.Type(), contract.DetectionTypePrefix) && e.Type() != contract.TypeCaptionCreated {
 			return nil, nil
 		}
 	}
 	switch {
-	case strings.HasPrefix(e.Type(), DetectionTypePrefix):
+	case strings.HasPrefix(e.Type(), contract.DetectionTypePrefix):
 		return f.handleDetection(ctx, e)
-	case e.Type() == TypeCaptionCreated:
+	case e.Type() == contract.TypeCaptionCreated:
 		return nil, f.handleCaption(ctx, e)
 	default:
 		return nil, f.reject(rejectType, "event type %q is not a detection or caption", clip(e.Type()))
@@ -255,14 +256,14 @@ func (f *Function) unavailable(op string, err error) error {
 }
 
 func (f *Function) checkJSON(e event.Event) error {
-	if ct := e.DataMediaType(); ct != ContentTypeJSON {
-		return f.reject(rejectContentType, "content type %q is not %s", clip(ct), ContentTypeJSON)
+	if ct := e.DataMediaType(); ct != contract.ContentTypeJSON {
+		return f.reject(rejectContentType, "content type %q is not %s", clip(ct), contract.ContentTypeJSON)
 	}
 	return nil
 }
 
 func (f *Function) handleDetection(ctx context.Context, e event.Event) (*event.Event, error) {
-	class := strings.TrimPrefix(e.Type(), DetectionTypePrefix)
+	class := strings.TrimPrefix(e.Type(), contract.DetectionTypePrefix)
 	if !incident.ValidClass(class) {
 		return nil, f.reject(rejectType, "event type %q names no incident class", clip(e.Type()))
 	}
@@ -280,7 +281,7 @@ func (f *Function) handleDetection(ctx context.Context, e event.Event) (*event.E
 			"id", clip(e.ID()), "camera", d.Camera, "detected_at", d.DetectedAt, "received_at", d.ReceivedAt, "max_skew", f.cfg.MaxSkew)
 		d.DetectedAt = d.ReceivedAt
 	}
-	if cam, ok := extension(e, ExtCamera); ok && cam != d.Camera {
+	if cam, ok := extension(e, contract.ExtCamera); ok && cam != d.Camera {
 		return nil, f.reject(rejectData, "camera extension %q differs from the data's camera %q", clip(cam), d.Camera)
 	}
 	start := time.Now()
@@ -321,7 +322,7 @@ func (f *Function) handleDetection(ctx context.Context, e event.Event) (*event.E
 // is deterministic, so a repeated reply (after a redelivery) is recognised
 // downstream as the same event.
 func openedEvent(inc incident.Incident) (*event.Event, error) {
-	data := incidentData{
+	data := contract.Incident{
 		IncidentID: inc.ID, Camera: inc.Camera, Class: inc.Class, Status: string(inc.Status),
 		LastSeenAt: inc.LastSeenAt, ClosedAt: inc.ClosedAt, Confidence: inc.MaxConfidence, Hits: inc.Hits,
 		DetectionID: inc.BestDetectionID,
@@ -330,21 +331,21 @@ func openedEvent(inc incident.Incident) (*event.Event, error) {
 		data.OpenedAt = *inc.OpenedAt
 	}
 	if inc.Location != nil {
-		data.Location = &location{Lat: inc.Location.Lat, Lon: inc.Location.Lon}
+		data.Location = &contract.Location{Lat: inc.Location.Lat, Lon: inc.Location.Lon}
 	}
 	if len(inc.Snapshot) > 0 {
 		data.Image = base64.StdEncoding.EncodeToString(inc.Snapshot)
 	}
 	e := event.New()
 	e.SetID("incident-" + inc.ID + ".opened")
-	e.SetType(TypeIncidentOpened)
-	e.SetSource(CameraSource(inc.Camera))
+	e.SetType(contract.TypeIncidentOpened)
+	e.SetSource(contract.CameraSource(inc.Camera))
 	e.SetSubject(inc.ID)
 	e.SetTime(data.OpenedAt)
-	e.SetExtension(ExtCamera, inc.Camera)
-	e.SetExtension(ExtClass, inc.Class)
-	e.SetExtension(ExtIncident, inc.ID)
-	if err := e.SetData(ContentTypeJSON, data); err != nil {
+	e.SetExtension(contract.ExtCamera, inc.Camera)
+	e.SetExtension(contract.ExtClass, inc.Class)
+	e.SetExtension(contract.ExtIncident, inc.ID)
+	if err := e.SetData(contract.ContentTypeJSON, data); err != nil {
 		return nil, err
 	}
 	return &e, nil
@@ -362,7 +363,7 @@ func (f *Function) handleCaption(ctx context.Context, e event.Event) error {
 	if !captioned(c.Class) {
 		return f.reject(rejectCaptionRefused, "%s incidents are not captioned (only knife and gun are): caption refused", c.Class)
 	}
-	if id, ok := extension(e, ExtIncident); ok && id != c.IncidentID {
+	if id, ok := extension(e, contract.ExtIncident); ok && id != c.IncidentID {
 		return f.reject(rejectData, "incident extension %q differs from the data's incident_id %q", clip(id), clip(c.IncidentID))
 	}
 	dup, err := f.store.AttachCaption(ctx, c)
@@ -393,12 +394,12 @@ func (f *Function) recordDeadLetter(ctx context.Context, e event.Event, dest str
 		dl.Event, dl.Truncated = raw[:f.cfg.DeadLetterMaxBytes], true
 		f.metrics.truncated.Inc()
 	}
-	if code, ok := extension(e, ExtErrorCode); ok {
+	if code, ok := extension(e, contract.ExtErrorCode); ok {
 		if n, err := strconv.Atoi(code); err == nil {
 			dl.ErrorCode = &n
 		}
 	}
-	if data, ok := extension(e, ExtErrorData); ok {
+	if data, ok := extension(e, contract.ExtErrorData); ok {
 		dl.ErrorData = data
 	}
 	fresh, err := f.store.RecordDeadLetter(ctx, dl)
@@ -419,8 +420,8 @@ func captioned(class string) bool { return class == "knife" || class == "gun" }
 // metric label cannot grow without bound.
 func knownType(t string) string {
 	switch t {
-	case TypeMotionDetected, TypeDetectionAccident, TypeDetectionFire, TypeDetectionGun,
-		TypeDetectionKnife, TypeIncidentOpened, TypeCaptionCreated:
+	case contract.TypeMotionDetected, contract.TypeDetectionAccident, contract.TypeDetectionFire, contract.TypeDetectionGun,
+		contract.TypeDetectionKnife, contract.TypeIncidentOpened, contract.TypeCaptionCreated:
 		return t
 	}
 	return "other"

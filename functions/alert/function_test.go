@@ -25,6 +25,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
+	"github.com/edgewatch/edgewatch/functions/alert/internal/contract"
 	"github.com/edgewatch/edgewatch/functions/alert/internal/pgtest"
 	"github.com/edgewatch/edgewatch/functions/alert/postgres"
 )
@@ -129,7 +130,7 @@ func detectionData(camera, class string, conf float64, at time.Time) map[string]
 
 func detectionEvent(t *testing.T, id, camera, class string, conf float64, at time.Time) event.Event {
 	t.Helper()
-	return jsonEvent(t, id, DetectionTypePrefix+class, camera, detectionData(camera, class, conf, at))
+	return jsonEvent(t, id, contract.DetectionTypePrefix+class, camera, detectionData(camera, class, conf, at))
 }
 
 func jsonEvent(t *testing.T, id, typ, camera string, data any) event.Event {
@@ -137,9 +138,9 @@ func jsonEvent(t *testing.T, id, typ, camera string, data any) event.Event {
 	e := event.New()
 	e.SetID(id)
 	e.SetType(typ)
-	e.SetSource(CameraSource(camera))
-	e.SetExtension(ExtCamera, camera)
-	if err := e.SetData(ContentTypeJSON, data); err != nil {
+	e.SetSource(contract.CameraSource(camera))
+	e.SetExtension(contract.ExtCamera, camera)
+	if err := e.SetData(contract.ContentTypeJSON, data); err != nil {
 		t.Fatal(err)
 	}
 	return e
@@ -198,14 +199,14 @@ func TestBurstRepliesOnceWithContractEvent(t *testing.T) {
 	if err := r.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	inc, _ := extension(*r, ExtIncident)
-	if r.Type() != TypeIncidentOpened || r.ID() != "incident-"+inc+".opened" || r.Source() != "/cameras/cam-1" || r.DataContentType() != ContentTypeJSON {
+	inc, _ := extension(*r, contract.ExtIncident)
+	if r.Type() != contract.TypeIncidentOpened || r.ID() != "incident-"+inc+".opened" || r.Source() != "/cameras/cam-1" || r.DataContentType() != contract.ContentTypeJSON {
 		t.Fatalf("reply attributes: %s", r)
 	}
-	if cam, _ := extension(*r, ExtCamera); cam != "cam-1" {
+	if cam, _ := extension(*r, contract.ExtCamera); cam != "cam-1" {
 		t.Fatalf("camera extension %q", cam)
 	}
-	if class, _ := extension(*r, ExtClass); class != "fire" {
+	if class, _ := extension(*r, contract.ExtClass); class != "fire" {
 		t.Fatalf("class extension %q", class)
 	}
 	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(r.Data()))
@@ -215,7 +216,7 @@ func TestBurstRepliesOnceWithContractEvent(t *testing.T) {
 	if err := incidentSchema(t).Validate(doc); err != nil {
 		t.Fatalf("incident.opened data breaks the contract: %v\n%s", err, r.Data())
 	}
-	var data incidentData
+	var data contract.Incident
 	_ = json.Unmarshal(r.Data(), &data)
 	if data.IncidentID != inc || data.Hits != 3 || data.Status != "open" || data.Image == "" || data.DetectionID != "m0.fire" || data.Location == nil {
 		t.Fatalf("data %+v", data)
@@ -268,7 +269,7 @@ func TestDetectedAtFromEventTime(t *testing.T) {
 	at := time.Now().UTC().Truncate(time.Microsecond)
 	data := detectionData("cam-1", "fire", 0.9, at)
 	delete(data, "detected_at")
-	e := jsonEvent(t, "m-t.fire", DetectionTypePrefix+"fire", "cam-1", data)
+	e := jsonEvent(t, "m-t.fire", contract.DetectionTypePrefix+"fire", "cam-1", data)
 	e.SetTime(at)
 	if _, err := h.f.Handle(context.Background(), e); err != nil {
 		t.Fatal(err)
@@ -324,11 +325,11 @@ func TestCaptionAttaches(t *testing.T) {
 	if err != nil || r == nil {
 		t.Fatalf("no opened reply: %v", err)
 	}
-	inc, _ := extension(*r, ExtIncident)
+	inc, _ := extension(*r, contract.ExtIncident)
 	caption := map[string]any{"incident_id": inc, "detection_id": "m.knife", "camera": "cam-1", "class": "knife",
 		"caption": "a man in a grey hoodie", "model": "smolvlm", "created_at": time.Now().UTC().Format(time.RFC3339)}
-	ce := jsonEvent(t, "caption-"+inc, TypeCaptionCreated, "cam-1", caption)
-	ce.SetExtension(ExtIncident, inc)
+	ce := jsonEvent(t, "caption-"+inc, contract.TypeCaptionCreated, "cam-1", caption)
+	ce.SetExtension(contract.ExtIncident, inc)
 	for range 2 {
 		if _, err := h.f.Handle(ctx, ce); err != nil {
 			t.Fatal(err)
@@ -343,7 +344,7 @@ func TestCaptionAttaches(t *testing.T) {
 		forged[k] = v
 	}
 	forged["caption"] = "forged"
-	_, err = h.f.Handle(ctx, jsonEvent(t, "forged-"+inc, TypeCaptionCreated, "cam-1", forged))
+	_, err = h.f.Handle(ctx, jsonEvent(t, "forged-"+inc, contract.TypeCaptionCreated, "cam-1", forged))
 	if status(err) != http.StatusBadRequest || !strings.Contains(err.Error(), "already has a caption") {
 		t.Fatalf("a second caption: %v", err)
 	}
@@ -351,7 +352,7 @@ func TestCaptionAttaches(t *testing.T) {
 		t.Fatalf("caption after a second one %q (%v)", got, err)
 	}
 	caption["incident_id"] = "00000000-0000-4000-8000-000000000000"
-	if _, err := h.f.Handle(ctx, jsonEvent(t, "caption-x", TypeCaptionCreated, "cam-1", caption)); status(err) != http.StatusBadRequest {
+	if _, err := h.f.Handle(ctx, jsonEvent(t, "caption-x", contract.TypeCaptionCreated, "cam-1", caption)); status(err) != http.StatusBadRequest {
 		t.Fatalf("caption of an unknown incident: %v", err)
 	}
 	m := scrape(t, h.f)
@@ -396,7 +397,7 @@ func TestFarFutureDetectionIsClamped(t *testing.T) {
 func TestDeadLetterIsTruncatedBeyondItsCap(t *testing.T) {
 	h := start(t, map[string]string{"DEAD_LETTER_MAX_BYTES": "1024"})
 	e := jsonEvent(t, "big-dl", "dev.example.other", "cam-1", map[string]any{"pad": strings.Repeat("x", 4096)})
-	e.SetExtension(ExtErrorDest, "http://somewhere")
+	e.SetExtension(contract.ExtErrorDest, "http://somewhere")
 	if _, err := h.f.Handle(context.Background(), e); err != nil {
 		t.Fatal(err)
 	}
@@ -433,20 +434,20 @@ func TestBadInputIsRejectedAndNothingStored(t *testing.T) {
 	}
 	goodRaw, _ := json.Marshal(good())
 	mismatch := detectionEvent(t, "m.fire", "cam-1", "fire", 0.5, now)
-	mismatch.SetExtension(ExtCamera, "cam-2")
+	mismatch.SetExtension(contract.ExtCamera, "cam-2")
 	cases := map[string]event.Event{
-		"unknown type":                 withData("a", "dev.edgewatch.something", ContentTypeJSON, goodRaw),
-		"unknown class":                withData("b", DetectionTypePrefix+"cat", ContentTypeJSON, goodRaw),
-		"class differs":                withData("c", DetectionTypePrefix+"gun", ContentTypeJSON, goodRaw),
-		"wrong content type":           withData("d", DetectionTypePrefix+"fire", "image/jpeg", jpeg),
-		"invalid JSON":                 withData("e", DetectionTypePrefix+"fire", ContentTypeJSON, []byte(`{"camera": "cam-1",`)),
-		"missing fields":               withData("f", DetectionTypePrefix+"fire", ContentTypeJSON, []byte(`{"camera": "cam-1", "class": "fire"}`)),
-		"huge label":                   withData("g", DetectionTypePrefix+"fire", ContentTypeJSON, mutated(func(m map[string]any) { m["label"] = strings.Repeat("x", 1<<20) })),
-		"SQL in the camera":            withData("h", DetectionTypePrefix+"fire", ContentTypeJSON, mutated(func(m map[string]any) { m["camera"] = "x'; DROP TABLE incidents; --" })),
-		"image not a JPEG":             withData("i", DetectionTypePrefix+"fire", ContentTypeJSON, mutated(func(m map[string]any) { m["image"] = "R0lGODlhAQABAAAAACw=" })),
+		"unknown type":                 withData("a", "dev.edgewatch.something", contract.ContentTypeJSON, goodRaw),
+		"unknown class":                withData("b", contract.DetectionTypePrefix+"cat", contract.ContentTypeJSON, goodRaw),
+		"class differs":                withData("c", contract.DetectionTypePrefix+"gun", contract.ContentTypeJSON, goodRaw),
+		"wrong content type":           withData("d", contract.DetectionTypePrefix+"fire", "image/jpeg", jpeg),
+		"invalid JSON":                 withData("e", contract.DetectionTypePrefix+"fire", contract.ContentTypeJSON, []byte(`{"camera": "cam-1",`)),
+		"missing fields":               withData("f", contract.DetectionTypePrefix+"fire", contract.ContentTypeJSON, []byte(`{"camera": "cam-1", "class": "fire"}`)),
+		"huge label":                   withData("g", contract.DetectionTypePrefix+"fire", contract.ContentTypeJSON, mutated(func(m map[string]any) { m["label"] = strings.Repeat("x", 1<<20) })),
+		"SQL in the camera":            withData("h", contract.DetectionTypePrefix+"fire", contract.ContentTypeJSON, mutated(func(m map[string]any) { m["camera"] = "x'; DROP TABLE incidents; --" })),
+		"image not a JPEG":             withData("i", contract.DetectionTypePrefix+"fire", contract.ContentTypeJSON, mutated(func(m map[string]any) { m["image"] = "R0lGODlhAQABAAAAACw=" })),
 		"camera extension lies":        mismatch,
-		"caption without data":         withData("j", TypeCaptionCreated, ContentTypeJSON, []byte(`{}`)),
-		"neither detected_at nor time": withData("k", DetectionTypePrefix+"fire", ContentTypeJSON, mutated(func(m map[string]any) { delete(m, "detected_at") })),
+		"caption without data":         withData("j", contract.TypeCaptionCreated, contract.ContentTypeJSON, []byte(`{}`)),
+		"neither detected_at nor time": withData("k", contract.DetectionTypePrefix+"fire", contract.ContentTypeJSON, mutated(func(m map[string]any) { delete(m, "detected_at") })),
 	}
 	for name, e := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -475,11 +476,11 @@ func TestDeadLetters(t *testing.T) {
 	motion.SetType("dev.edgewatch.motion.detected")
 	motion.SetSource("/cameras/cam-1")
 	_ = motion.SetData("image/jpeg", jpeg)
-	motion.SetExtension(ExtErrorDest, "http://detect.edgewatch.svc.cluster.local")
-	motion.SetExtension(ExtErrorCode, "503")
+	motion.SetExtension(contract.ExtErrorDest, "http://detect.edgewatch.svc.cluster.local")
+	motion.SetExtension(contract.ExtErrorCode, "503")
 	det := detectionEvent(t, "motion-2.fire", "cam-1", "fire", 0.9, time.Now())
-	det.SetExtension(ExtErrorDest, "http://alert.edgewatch.svc.cluster.local")
-	det.SetExtension(ExtErrorCode, "-1")
+	det.SetExtension(contract.ExtErrorDest, "http://alert.edgewatch.svc.cluster.local")
+	det.SetExtension(contract.ExtErrorCode, "-1")
 	for range 2 {
 		if r, err := h.f.Handle(ctx, motion); err != nil || r != nil {
 			t.Fatalf("dead motion event: %v %v", r, err)
@@ -709,10 +710,10 @@ func TestCaptionOfAnUncaptionedClassIsRefused(t *testing.T) {
 	if err != nil || r == nil {
 		t.Fatalf("no opened reply: %v", err)
 	}
-	inc, _ := extension(*r, ExtIncident)
+	inc, _ := extension(*r, contract.ExtIncident)
 	caption := map[string]any{"incident_id": inc, "camera": "cam-1", "class": "fire",
 		"caption": "forged", "model": "m", "created_at": time.Now().UTC().Format(time.RFC3339)}
-	_, err = h.f.Handle(ctx, jsonEvent(t, "forged", TypeCaptionCreated, "cam-1", caption))
+	_, err = h.f.Handle(ctx, jsonEvent(t, "forged", contract.TypeCaptionCreated, "cam-1", caption))
 	if status(err) != http.StatusBadRequest || !strings.Contains(err.Error(), "not captioned") {
 		t.Fatalf("a caption of a fire incident: %v", err)
 	}

@@ -4,7 +4,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/edgewatch/edgewatch/functions/alert/guard"
-	"github.com/edgewatch/edgewatch/functions/alert/incident"
+	"github.com/edgewatch/edgewatch/functions/alert/internal/contract"
 )
 
 // Reasons of edgewatch_alert_events_rejected_total.
@@ -35,8 +35,8 @@ const (
 
 // deadLetterTypes are the values of the type label of
 // edgewatch_alert_dead_letters_total (knownType maps the rest to "other").
-var deadLetterTypes = []string{TypeMotionDetected, TypeDetectionAccident, TypeDetectionFire, TypeDetectionGun,
-	TypeDetectionKnife, TypeIncidentOpened, TypeCaptionCreated, "other"}
+var deadLetterTypes = []string{contract.TypeMotionDetected, contract.TypeDetectionAccident, contract.TypeDetectionFire, contract.TypeDetectionGun,
+	contract.TypeDetectionKnife, contract.TypeIncidentOpened, contract.TypeCaptionCreated, "other"}
 
 // metrics are the alert function's Prometheus collectors.
 type metrics struct {
@@ -101,7 +101,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	}
 	// Every known label value starts at zero, so that the first rejection,
 	// duplicate or failure is an increase that rate() sees.
-	for _, c := range incident.Classes() {
+	for _, c := range contract.Classes() {
 		for _, v := range []*prometheus.CounterVec{m.stored, m.duplicates, m.opened, m.closed, m.clamped} {
 			v.WithLabelValues(c).Add(0)
 		}

@@ -16,18 +16,13 @@ import (
 
 	"github.com/edgewatch/edgewatch/functions/caption/dedup"
 	"github.com/edgewatch/edgewatch/functions/caption/incident"
+	"github.com/edgewatch/edgewatch/functions/caption/internal/contract"
 	"github.com/edgewatch/edgewatch/functions/caption/vlm"
 )
 
 // maxDataBytes bounds an incident event's data: the contract's largest
 // snapshot and room for the other fields.
-const maxDataBytes = incident.MaxImageBase64 + 64<<10
-
-// Limits of the caption schema.
-const (
-	maxCaptionChars = 8192
-	maxModelChars   = 256
-)
+const maxDataBytes = contract.MaxImageBase64Len + 64<<10
 
 // captioned lists the classes caption describes; the Triggers deliver no
 // others.
@@ -108,12 +103,12 @@ func (s *service) badInput(e event.Event, status int, reason string) error {
 // snapshot. Errors are reasons for a 400.
 func readIncident(e event.Event) (incident.Incident, incident.Snapshot, error) {
 	var none incident.Snapshot
-	if e.Type() != TypeIncidentOpened {
-		return incident.Incident{}, none, fmt.Errorf("event type %q is not %s", e.Type(), TypeIncidentOpened)
+	if e.Type() != contract.TypeIncidentOpened {
+		return incident.Incident{}, none, fmt.Errorf("event type %q is not %s", e.Type(), contract.TypeIncidentOpened)
 	}
 	if ct := e.DataContentType(); ct != "" {
-		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != ContentTypeJSON {
-			return incident.Incident{}, none, fmt.Errorf("data content type %q is not %s", ct, ContentTypeJSON)
+		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != contract.ContentTypeJSON {
+			return incident.Incident{}, none, fmt.Errorf("data content type %q is not %s", ct, contract.ContentTypeJSON)
 		}
 	}
 	in, err := incident.Decode(e.Data())
@@ -123,7 +118,7 @@ func readIncident(e event.Event) (incident.Incident, incident.Snapshot, error) {
 	if !captioned[in.Class] {
 		return in, none, fmt.Errorf("class %q is not captioned: only knife and gun incidents are", in.Class)
 	}
-	for ext, want := range map[string]string{ExtCamera: in.Camera, ExtClass: in.Class, ExtIncident: in.IncidentID} {
+	for ext, want := range map[string]string{contract.ExtCamera: in.Camera, contract.ExtClass: in.Class, contract.ExtIncident: in.IncidentID} {
 		if got, ok := e.Extensions()[ext]; ok && fmt.Sprint(got) != want {
 			return in, none, fmt.Errorf("extension %s %q does not match the data's %q", ext, got, want)
 		}
@@ -167,19 +162,19 @@ func (s *service) captionEvent(in incident.Incident, resp *vlm.ChatResponse) (*e
 	now := s.now().UTC()
 	ev := event.New()
 	ev.SetID(CaptionID(in.IncidentID))
-	ev.SetType(TypeCaptionCreated)
-	ev.SetSource(CameraSource(in.Camera))
+	ev.SetType(contract.TypeCaptionCreated)
+	ev.SetSource(contract.CameraSource(in.Camera))
 	ev.SetTime(now)
-	ev.SetExtension(ExtCamera, in.Camera)
-	ev.SetExtension(ExtClass, in.Class)
-	ev.SetExtension(ExtIncident, in.IncidentID)
-	err := ev.SetData(ContentTypeJSON, Caption{
+	ev.SetExtension(contract.ExtCamera, in.Camera)
+	ev.SetExtension(contract.ExtClass, in.Class)
+	ev.SetExtension(contract.ExtIncident, in.IncidentID)
+	err := ev.SetData(contract.ContentTypeJSON, contract.Caption{
 		IncidentID:  in.IncidentID,
 		DetectionID: in.DetectionID,
 		Camera:      in.Camera,
 		Class:       in.Class,
-		Caption:     truncate(resp.Text(), maxCaptionChars),
-		Model:       truncate(model, maxModelChars),
+		Caption:     truncate(resp.Text(), contract.MaxCaptionLen),
+		Model:       truncate(model, contract.MaxModelLen),
 		CreatedAt:   now,
 	})
 	if err != nil {

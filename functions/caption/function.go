@@ -23,6 +23,7 @@ import (
 
 	"github.com/edgewatch/edgewatch/functions/caption/dedup"
 	"github.com/edgewatch/edgewatch/functions/caption/guard"
+	"github.com/edgewatch/edgewatch/functions/caption/internal/contract"
 	"github.com/edgewatch/edgewatch/functions/caption/vlm"
 )
 
@@ -117,7 +118,7 @@ func (f *Function) httpClient() *http.Client {
 // a batch), each with the reason in the body, logged and counted as
 // bad_input in edgewatch_caption_events_total.
 func (f *Function) Guard(next http.Handler) http.Handler {
-	return guard.Handler(next, guard.Options{MaxBytes: MaxEventBytes, Refused: func(reason string, status int, msg string) {
+	return guard.Handler(next, guard.Options{MaxBytes: contract.MaxEventBytes, Refused: func(reason string, status int, msg string) {
 		if svc := f.svc.Load(); svc != nil {
 			svc.metrics.events.WithLabelValues(outcomeBadInput).Inc()
 		}

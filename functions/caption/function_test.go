@@ -16,6 +16,7 @@ import (
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
+	"github.com/edgewatch/edgewatch/functions/caption/internal/contract"
 	"github.com/edgewatch/edgewatch/functions/caption/vlmtest"
 )
 
@@ -62,15 +63,15 @@ func TestCaptionEventMatchesContract(t *testing.T) {
 
 	// What came back.
 	e := r.event
-	if e.ID() != "caption-inc-1" || e.Type() != TypeCaptionCreated || e.Source() != "/cameras/cam-1" {
+	if e.ID() != "caption-inc-1" || e.Type() != contract.TypeCaptionCreated || e.Source() != "/cameras/cam-1" {
 		t.Errorf("id %q type %q source %q", e.ID(), e.Type(), e.Source())
 	}
-	for ext, want := range map[string]string{ExtCamera: "cam-1", ExtClass: "knife", ExtIncident: "inc-1"} {
+	for ext, want := range map[string]string{contract.ExtCamera: "cam-1", contract.ExtClass: "knife", contract.ExtIncident: "inc-1"} {
 		if got := fmt.Sprint(e.Extensions()[ext]); got != want {
 			t.Errorf("extension %s = %q, want %q", ext, got, want)
 		}
 	}
-	if e.DataContentType() != ContentTypeJSON {
+	if e.DataContentType() != contract.ContentTypeJSON {
 		t.Errorf("datacontenttype %q", e.DataContentType())
 	}
 	if err := e.Validate(); err != nil {
@@ -330,8 +331,8 @@ func TestBadInputIs400(t *testing.T) {
 		want   int
 		reason string
 	}{
-		{"not JSON", raw(ContentTypeJSON, []byte("{not json")), 400, "not valid JSON"},
-		{"empty data", raw(ContentTypeJSON, nil), 400, "empty"},
+		{"not JSON", raw(contract.ContentTypeJSON, []byte("{not json")), 400, "not valid JSON"},
+		{"empty data", raw(contract.ContentTypeJSON, nil), 400, "empty"},
 		{"wrong content type", raw("image/jpeg", img), 400, "content type"},
 		{"missing image", with(func(d map[string]any, _ *event.Event) { delete(d, "image") }), 400, "no image"},
 		{"image not base64", with(func(d map[string]any, _ *event.Event) { d["image"] = "***" }), 400, "base64"},
@@ -340,12 +341,18 @@ func TestBadInputIs400(t *testing.T) {
 		}), 400, "not a JPEG"},
 		{"truncated JPEG", with(func(d map[string]any, _ *event.Event) { d["image"] = "/9j/4AAQ" }), 400, "not a readable JPEG"},
 		{"wrong type", with(func(_ map[string]any, e *event.Event) { e.SetType("dev.edgewatch.detection.knife") }), 400, "event type"},
-		{"class not captioned", with(func(d map[string]any, e *event.Event) { d["class"] = "fire"; e.SetExtension(ExtClass, "fire") }), 400, "only knife and gun"},
-		{"unknown class", with(func(d map[string]any, e *event.Event) { d["class"] = "cat"; e.SetExtension(ExtClass, "cat") }), 400, "not an incident class"},
-		{"extension disagrees", with(func(_ map[string]any, e *event.Event) { e.SetExtension(ExtIncident, "inc-other") }), 400, "does not match"},
-		{"bad camera", with(func(d map[string]any, e *event.Event) { d["camera"] = "../etc"; e.SetExtension(ExtCamera, "x") }), 400, "camera"},
-		{"no incident id", with(func(d map[string]any, e *event.Event) { delete(d, "incident_id"); e.SetExtension(ExtIncident, nil) }), 400, "incident_id"},
-		{"oversized", raw(ContentTypeJSON, bytes.Repeat([]byte(" "), maxDataBytes+1)), 413, "more than"},
+		{"class not captioned", with(func(d map[string]any, e *event.Event) { d["class"] = "fire"; e.SetExtension(contract.ExtClass, "fire") }), 400, "only knife and gun"},
+		{"unknown class", with(func(d map[string]any, e *event.Event) { d["class"] = "cat"; e.SetExtension(contract.ExtClass, "cat") }), 400, "not an incident class"},
+		{"extension disagrees", with(func(_ map[string]any, e *event.Event) { e.SetExtension(contract.ExtIncident, "inc-other") }), 400, "does not match"},
+		{"bad camera", with(func(d map[string]any, e *event.Event) {
+			d["camera"] = "../etc"
+			e.SetExtension(contract.ExtCamera, "x")
+		}), 400, "camera"},
+		{"no incident id", with(func(d map[string]any, e *event.Event) {
+			delete(d, "incident_id")
+			e.SetExtension(contract.ExtIncident, nil)
+		}), 400, "incident_id"},
+		{"oversized", raw(contract.ContentTypeJSON, bytes.Repeat([]byte(" "), maxDataBytes+1)), 413, "more than"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -484,7 +491,7 @@ func TestHostileRequestsAreRefusedWithAReason(t *testing.T) {
 		code        int
 		want        string
 	}{
-		{"oversized", "application/cloudevents+json", bytes.Repeat([]byte(" "), MaxEventBytes+1), http.StatusRequestEntityTooLarge, "more than the"},
+		{"oversized", "application/cloudevents+json", bytes.Repeat([]byte(" "), contract.MaxEventBytes+1), http.StatusRequestEntityTooLarge, "more than the"},
 		{"malformed structured", "application/cloudevents+json", []byte(`{"specversion":"1.0","id":`), http.StatusBadRequest, "malformed structured-mode CloudEvent"},
 	} {
 		resp, err := http.Post(h.srv.URL, c.ctype, bytes.NewReader(c.body))

@@ -21,6 +21,7 @@ import (
 	"github.com/cloudevents/sdk-go/v2/binding"
 	"github.com/cloudevents/sdk-go/v2/event"
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
+	"github.com/edgewatch/edgewatch/functions/caption/internal/contract"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	fce "knative.dev/func-go/cloudevents"
@@ -59,13 +60,13 @@ func incidentEvent(tb testing.TB, data map[string]any) event.Event {
 	tb.Helper()
 	e := event.New()
 	e.SetID("incident-" + data["incident_id"].(string) + ".opened")
-	e.SetType(TypeIncidentOpened)
-	e.SetSource(CameraSource(data["camera"].(string)))
+	e.SetType(contract.TypeIncidentOpened)
+	e.SetSource(contract.CameraSource(data["camera"].(string)))
 	e.SetTime(time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC))
-	e.SetExtension(ExtCamera, data["camera"])
-	e.SetExtension(ExtClass, data["class"])
-	e.SetExtension(ExtIncident, data["incident_id"])
-	if err := e.SetData(ContentTypeJSON, data); err != nil {
+	e.SetExtension(contract.ExtCamera, data["camera"])
+	e.SetExtension(contract.ExtClass, data["class"])
+	e.SetExtension(contract.ExtIncident, data["incident_id"])
+	if err := e.SetData(contract.ContentTypeJSON, data); err != nil {
 		tb.Fatal(err)
 	}
 	return e
@@ -208,9 +209,9 @@ func captionSchema(tb testing.TB) *jsonschema.Schema {
 	return s
 }
 
-func decodeCaption(tb testing.TB, e *event.Event) Caption {
+func decodeCaption(tb testing.TB, e *event.Event) contract.Caption {
 	tb.Helper()
-	var c Caption
+	var c contract.Caption
 	if err := json.Unmarshal(e.Data(), &c); err != nil {
 		tb.Fatalf("caption data: %v", err)
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/edgewatch/edgewatch/functions/detect/darknet"
+	"github.com/edgewatch/edgewatch/functions/detect/internal/contract"
 	"github.com/edgewatch/edgewatch/functions/detect/yolo"
 )
 
@@ -157,8 +158,8 @@ func ParseClassMap(s string) (map[string]string, error) {
 		if !ok || label == "" {
 			return nil, fmt.Errorf("%q: want label=class", pair)
 		}
-		if !slices.Contains(Classes(), class) {
-			return nil, fmt.Errorf("%q: class %q is not one of %v", pair, class, Classes())
+		if !slices.Contains(contract.Classes(), class) {
+			return nil, fmt.Errorf("%q: class %q is not one of %v", pair, class, contract.Classes())
 		}
 		m[label] = class
 	}
@@ -171,7 +172,7 @@ func classesFor(m map[string]string, labels []string) []string {
 	out := make([]string, len(labels))
 	for i, l := range labels {
 		if m == nil {
-			if slices.Contains(Classes(), l) {
+			if slices.Contains(contract.Classes(), l) {
 				out[i] = l
 			}
 			continue

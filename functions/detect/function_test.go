@@ -18,6 +18,7 @@ import (
 	"github.com/cloudevents/sdk-go/v2/event"
 
 	"github.com/edgewatch/edgewatch/functions/detect/darknet"
+	"github.com/edgewatch/edgewatch/functions/detect/internal/contract"
 )
 
 var (
@@ -30,8 +31,8 @@ var (
 // regionExt places a 208×208 crop at (600, 300) of a 1280×720 frame.
 func regionExt() map[string]any {
 	return map[string]any{
-		ExtRegionX: 600, ExtRegionY: 300, ExtRegionW: 208, ExtRegionH: 208,
-		ExtFrameWidth: 1280, ExtFrameHeight: 720, ExtLat: "37.5665", ExtLon: "126.9780",
+		contract.ExtRegionX: 600, contract.ExtRegionY: 300, contract.ExtRegionW: 208, contract.ExtRegionH: 208,
+		contract.ExtFrameWidth: 1280, contract.ExtFrameHeight: 720, contract.ExtLat: "37.5665", contract.ExtLon: "126.9780",
 	}
 }
 
@@ -51,12 +52,12 @@ func TestPatternImageYieldsDetectionEventsAtTheSink(t *testing.T) {
 		t.Fatalf("sink received %d events, want 2", len(got))
 	}
 	schema := detectionSchema(t)
-	want := map[string]Box{"fire": {X: 648, Y: 316, W: 16, H: 16}, "knife": {X: 760, Y: 460, W: 16, H: 16}}
+	want := map[string]contract.Box{"fire": {X: 648, Y: 316, W: 16, H: 16}, "knife": {X: 760, Y: 460, W: 16, H: 16}}
 	for _, e := range got {
-		class, _ := e.Extensions()[ExtClass].(string)
+		class, _ := e.Extensions()[contract.ExtClass].(string)
 		d := validate(t, schema, e)
-		if e.ID() != "motion-1."+class || e.Type() != DetectionType(class) || e.Subject() != "motion-1" ||
-			e.Source() != "/cameras/cam-1" || e.Extensions()[ExtCamera] != "cam-1" || e.DataContentType() != ContentTypeJSON {
+		if e.ID() != "motion-1."+class || e.Type() != contract.DetectionType(class) || e.Subject() != "motion-1" ||
+			e.Source() != "/cameras/cam-1" || e.Extensions()[contract.ExtCamera] != "cam-1" || e.DataContentType() != contract.ContentTypeJSON {
 			t.Errorf("event attributes: %s", e)
 		}
 		if d.Class != class || d.Label != class || d.MotionID != "motion-1" || d.Camera != "cam-1" || d.Model != "pattern" {
@@ -68,7 +69,7 @@ func TestPatternImageYieldsDetectionEventsAtTheSink(t *testing.T) {
 		if c := darknet.PatternConfidence(1); math.Abs(d.Confidence-c) > 0.03 {
 			t.Errorf("%s: confidence %.4f, want %.4f ± 0.03", class, d.Confidence, c)
 		}
-		if d.Frame != (Frame{Width: 1280, Height: 720}) || d.Location == nil || d.Location.Lat != 37.5665 || d.Location.Lon != 126.978 {
+		if d.Frame != (contract.Frame{Width: 1280, Height: 720}) || d.Location == nil || d.Location.Lat != 37.5665 || d.Location.Lon != 126.978 {
 			t.Errorf("%s: frame %+v location %+v", class, d.Frame, d.Location)
 		}
 		raw, err := base64.StdEncoding.DecodeString(d.Image)
@@ -88,13 +89,13 @@ func TestDownscaledCropMapsBackToTheFrame(t *testing.T) {
 	f, _ := startDetect(t, patternConfig(t, nil))
 	// The 208-px JPEG stands for a 416-px region at (100, 50): crop pixels are worth 2 frame pixels.
 	img := patternJPEG(t, 208, 208, square{image.Rect(32, 48, 48, 64), green})
-	ext := map[string]any{ExtRegionX: "100", ExtRegionY: "50", ExtRegionW: "416", ExtRegionH: "416"}
+	ext := map[string]any{contract.ExtRegionX: "100", contract.ExtRegionY: "50", contract.ExtRegionW: "416", contract.ExtRegionH: "416"}
 	reply, err := f.Handle(context.Background(), motionEvent(t, "m-s", img, ext))
 	if err != nil || reply == nil {
 		t.Fatalf("Handle = %v, %v", reply, err)
 	}
 	d := validate(t, detectionSchema(t), *reply)
-	if d.Box != (Box{X: 164, Y: 146, W: 32, H: 32}) || d.Frame != (Frame{Width: 516, Height: 466}) {
+	if d.Box != (contract.Box{X: 164, Y: 146, W: 32, H: 32}) || d.Frame != (contract.Frame{Width: 516, Height: 466}) {
 		t.Fatalf("box %+v frame %+v", d.Box, d.Frame)
 	}
 }
@@ -105,21 +106,21 @@ func TestDownscaledCropMapsBackToTheFrame(t *testing.T) {
 func TestLetterboxedFrameMapsBackToTheFrame(t *testing.T) {
 	f, _ := startDetect(t, patternConfig(t, nil))
 	img := patternJPEG(t, 416, 416, square{image.Rect(64, 96, 96, 128), green})
-	ext := map[string]any{ExtRegionX: 0, ExtRegionY: 0, ExtRegionW: 1920, ExtRegionH: 1920,
-		ExtFrameWidth: 1920, ExtFrameHeight: 1080, ExtTrack: "7001", ExtTracks: "7001,7002"}
+	ext := map[string]any{contract.ExtRegionX: 0, contract.ExtRegionY: 0, contract.ExtRegionW: 1920, contract.ExtRegionH: 1920,
+		contract.ExtFrameWidth: 1920, contract.ExtFrameHeight: 1080, contract.ExtTrack: "7001", contract.ExtTracks: "7001,7002"}
 	reply, err := f.Handle(context.Background(), motionEvent(t, "m-lb", img, ext))
 	if err != nil || reply == nil {
 		t.Fatalf("Handle = %v, %v", reply, err)
 	}
 	d := validate(t, detectionSchema(t), *reply)
 	// 1920/416 frame pixels per image pixel: 64 → 295.4, 96 → 443.1, 128 → 590.8.
-	if d.Box != (Box{X: 295, Y: 443, W: 148, H: 148}) || d.Frame != (Frame{Width: 1920, Height: 1080}) {
+	if d.Box != (contract.Box{X: 295, Y: 443, W: 148, H: 148}) || d.Frame != (contract.Frame{Width: 1920, Height: 1080}) {
 		t.Fatalf("box %+v frame %+v", d.Box, d.Frame)
 	}
-	if reply.Extensions()[ExtTrack] != "7001" || reply.Extensions()[ExtTracks] != "7001,7002" {
+	if reply.Extensions()[contract.ExtTrack] != "7001" || reply.Extensions()[contract.ExtTracks] != "7001,7002" {
 		t.Fatalf("track extensions not carried: %v", reply.Extensions())
 	}
-	bad := map[string]any{ExtTrack: "seven"}
+	bad := map[string]any{contract.ExtTrack: "seven"}
 	if _, err := f.Handle(context.Background(), motionEvent(t, "m-bad", img, bad)); statusOf(err) != http.StatusBadRequest {
 		t.Fatalf("a non-numeric track answered %v, want 400", err)
 	}
@@ -161,7 +162,7 @@ func TestWithoutSinkOneClassIsTheReply(t *testing.T) {
 	if reply.ID() != "m-1.accident" || d.Class != "accident" || len(d.Objects) != 2 {
 		t.Fatalf("reply %s with %+v", reply.ID(), d)
 	}
-	if d.Frame != (Frame{Width: 416, Height: 416}) || d.Location != nil {
+	if d.Frame != (contract.Frame{Width: 416, Height: 416}) || d.Location != nil {
 		t.Fatalf("without region extensions the crop is the frame: %+v", d)
 	}
 
@@ -225,13 +226,13 @@ func TestBadInputIs400AndTheProcessKeepsServing(t *testing.T) {
 		{"too many bytes", reasonTooLarge, func() event.Event { return motionEvent(t, "x", big, nil) }},
 		{"too many pixels", reasonTooLarge, func() event.Event { return motionEvent(t, "x", huge, nil) }},
 		{"bad camera", reasonBadExtension, func() event.Event {
-			return motionEvent(t, "x", good, map[string]any{ExtCamera: "../etc"})
+			return motionEvent(t, "x", good, map[string]any{contract.ExtCamera: "../etc"})
 		}},
 		{"bad region", reasonBadExtension, func() event.Event {
-			return motionEvent(t, "x", good, map[string]any{ExtRegionX: "left"})
+			return motionEvent(t, "x", good, map[string]any{contract.ExtRegionX: "left"})
 		}},
 		{"bad location", reasonBadExtension, func() event.Event {
-			return motionEvent(t, "x", good, map[string]any{ExtLat: "91", ExtLon: "0"})
+			return motionEvent(t, "x", good, map[string]any{contract.ExtLat: "91", contract.ExtLon: "0"})
 		}},
 	}
 	for _, c := range cases {
@@ -307,9 +308,9 @@ func TestConcurrentRequestsShareOneForwardPass(t *testing.T) {
 				t.Errorf("request %d: %v, %v", i, reply, err)
 				return
 			}
-			var d Detection
+			var d contract.Detection
 			_ = reply.DataAs(&d)
-			if reply.ID() != fmt.Sprintf("c-%d.%s", i, labels[class]) || d.Box != (Box{X: 32 * i, Y: 32 * i, W: 32, H: 32}) {
+			if reply.ID() != fmt.Sprintf("c-%d.%s", i, labels[class]) || d.Box != (contract.Box{X: 32 * i, Y: 32 * i, W: 32, H: 32}) {
 				t.Errorf("request %d got %s %+v", i, reply.ID(), d.Box)
 			}
 		}()

@@ -24,11 +24,12 @@ import (
 	"github.com/cloudevents/sdk-go/v2/types"
 	"gocv.io/x/gocv"
 
+	"github.com/edgewatch/edgewatch/functions/detect/internal/contract"
 	"github.com/edgewatch/edgewatch/functions/detect/yolo"
 )
 
 // cameraID is the contract's pattern for camera ids.
-var cameraID = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
+var cameraID = regexp.MustCompile(contract.CameraIDPattern)
 
 // refusal is an error with the HTTP status Handle answers with.
 func refuse(status int, format string, args ...any) error {
@@ -43,7 +44,7 @@ type motion struct {
 	origin         image.Point
 	scaleX, scaleY float64
 	frame          image.Point
-	location       *Location
+	location       *contract.Location
 	// track and tracks are the motion tracks the image shows, carried onto
 	// the detections; empty when the source does not track.
 	track, tracks string
@@ -91,12 +92,12 @@ func (s *service) handle(ctx context.Context, e event.Event) (*event.Event, erro
 
 // checkEvent returns the JPEG bytes of a valid motion event.
 func (s *service) checkEvent(e event.Event) ([]byte, string, error) {
-	if e.Type() != TypeMotionDetected {
-		return nil, reasonWrongType, refuse(http.StatusBadRequest, "event type %q: want %s", e.Type(), TypeMotionDetected)
+	if e.Type() != contract.TypeMotionDetected {
+		return nil, reasonWrongType, refuse(http.StatusBadRequest, "event type %q: want %s", e.Type(), contract.TypeMotionDetected)
 	}
 	mt, _, err := mime.ParseMediaType(e.DataContentType())
-	if err != nil || mt != ContentTypeJPEG {
-		return nil, reasonContentType, refuse(http.StatusBadRequest, "content type %q: want %s (binary mode)", e.DataContentType(), ContentTypeJPEG)
+	if err != nil || mt != contract.ContentTypeJPEG {
+		return nil, reasonContentType, refuse(http.StatusBadRequest, "content type %q: want %s (binary mode)", e.DataContentType(), contract.ContentTypeJPEG)
 	}
 	data := e.Data()
 	if len(data) == 0 {
@@ -205,18 +206,18 @@ func (s *service) decode(data []byte) (gocv.Mat, string, error) {
 func readMotion(e event.Event, size image.Point) (motion, error) {
 	ext := e.Extensions()
 	mo := motion{id: e.ID(), source: e.Source(), scaleX: 1, scaleY: 1}
-	mo.camera, _ = types.ToString(ext[ExtCamera])
+	mo.camera, _ = types.ToString(ext[contract.ExtCamera])
 	if mo.camera == "" {
 		mo.camera = strings.TrimPrefix(e.Source(), "/cameras/")
 	}
 	if !cameraID.MatchString(mo.camera) {
-		return mo, refuse(http.StatusBadRequest, "camera %q (extension %s or source /cameras/<id>) is not a valid camera id", mo.camera, ExtCamera)
+		return mo, refuse(http.StatusBadRequest, "camera %q (extension %s or source /cameras/<id>) is not a valid camera id", mo.camera, contract.ExtCamera)
 	}
 	if len(mo.id) > 200 {
 		return mo, refuse(http.StatusBadRequest, "event id longer than 200 characters")
 	}
 	ints := map[string]int{}
-	for _, k := range []string{ExtRegionX, ExtRegionY, ExtRegionW, ExtRegionH, ExtFrameWidth, ExtFrameHeight} {
+	for _, k := range []string{contract.ExtRegionX, contract.ExtRegionY, contract.ExtRegionW, contract.ExtRegionH, contract.ExtFrameWidth, contract.ExtFrameHeight} {
 		v, ok := ext[k]
 		if !ok {
 			continue
@@ -227,32 +228,32 @@ func readMotion(e event.Event, size image.Point) (motion, error) {
 		}
 		ints[k] = int(n)
 	}
-	mo.origin = image.Pt(ints[ExtRegionX], ints[ExtRegionY])
-	if w := ints[ExtRegionW]; w > 0 {
+	mo.origin = image.Pt(ints[contract.ExtRegionX], ints[contract.ExtRegionY])
+	if w := ints[contract.ExtRegionW]; w > 0 {
 		mo.scaleX = float64(w) / float64(size.X)
 	}
-	if h := ints[ExtRegionH]; h > 0 {
+	if h := ints[contract.ExtRegionH]; h > 0 {
 		mo.scaleY = float64(h) / float64(size.Y)
 	}
-	mo.frame = image.Pt(ints[ExtFrameWidth], ints[ExtFrameHeight])
+	mo.frame = image.Pt(ints[contract.ExtFrameWidth], ints[contract.ExtFrameHeight])
 	if mo.frame.X == 0 || mo.frame.Y == 0 {
 		mo.frame = mo.origin.Add(image.Pt(int(math.Round(float64(size.X)*mo.scaleX)), int(math.Round(float64(size.Y)*mo.scaleY))))
 	}
-	if mo.frame.X > 16384 || mo.frame.Y > 16384 {
-		return mo, refuse(http.StatusBadRequest, "frame %d×%d larger than 16384 pixels", mo.frame.X, mo.frame.Y)
+	if mo.frame.X > contract.MaxFrameSide || mo.frame.Y > contract.MaxFrameSide {
+		return mo, refuse(http.StatusBadRequest, "frame %d×%d larger than %d pixels", mo.frame.X, mo.frame.Y, contract.MaxFrameSide)
 	}
 	if err := readTracks(ext, &mo); err != nil {
 		return mo, err
 	}
-	lat, latOK := ext[ExtLat]
-	lon, lonOK := ext[ExtLon]
+	lat, latOK := ext[contract.ExtLat]
+	lon, lonOK := ext[contract.ExtLon]
 	if latOK && lonOK {
 		la, err1 := parseDegrees(lat, 90)
 		lo, err2 := parseDegrees(lon, 180)
 		if err := errors.Join(err1, err2); err != nil {
 			return mo, refuse(http.StatusBadRequest, "location: %v", err)
 		}
-		mo.location = &Location{Lat: la, Lon: lo}
+		mo.location = &contract.Location{Lat: la, Lon: lo}
 	}
 	return mo, nil
 }
@@ -264,7 +265,7 @@ func readTracks(ext map[string]any, mo *motion) error {
 		name string
 		dst  *string
 		list bool
-	}{{ExtTrack, &mo.track, false}, {ExtTracks, &mo.tracks, true}} {
+	}{{contract.ExtTrack, &mo.track, false}, {contract.ExtTracks, &mo.tracks, true}} {
 		v, ok := ext[f.name]
 		if !ok {
 			continue
@@ -310,7 +311,7 @@ func parseDegrees(v any, limit float64) (float64, error) {
 }
 
 // toFrame maps a box in crop pixels to full-frame pixels, clipped to the frame.
-func (mo motion) toFrame(r image.Rectangle) Box {
+func (mo motion) toFrame(r image.Rectangle) contract.Box {
 	x0 := mo.origin.X + int(math.Round(float64(r.Min.X)*mo.scaleX))
 	y0 := mo.origin.Y + int(math.Round(float64(r.Min.Y)*mo.scaleY))
 	x1 := mo.origin.X + int(math.Round(float64(r.Max.X)*mo.scaleX))
@@ -319,7 +320,7 @@ func (mo motion) toFrame(r image.Rectangle) Box {
 	if b.Empty() { // a region outside its declared frame: keep the box, at least 1 px
 		b = image.Rect(max(x0, 0), max(y0, 0), max(x1, x0+1, 1), max(y1, y0+1, 1))
 	}
-	return Box{X: b.Min.X, Y: b.Min.Y, W: b.Dx(), H: b.Dy()}
+	return contract.Box{X: b.Min.X, Y: b.Min.Y, W: b.Dx(), H: b.Dy()}
 }
 
 // build turns one image's detections into one event per incident class.
@@ -343,29 +344,29 @@ func (s *service) build(mo motion, img gocv.Mat, dets []yolo.Detection) ([]event
 		if err != nil {
 			return nil, err
 		}
-		data := Detection{
+		data := contract.Detection{
 			Camera: mo.camera, Class: class, Label: ds[0].Label, Confidence: round4(ds[0].Confidence),
-			Box: mo.toFrame(ds[0].Box), Frame: Frame{Width: mo.frame.X, Height: mo.frame.Y},
+			Box: mo.toFrame(ds[0].Box), Frame: contract.Frame{Width: mo.frame.X, Height: mo.frame.Y},
 			Image: crop, MotionID: mo.id, Location: mo.location, Model: s.cfg.ModelName, DetectedAt: now,
 		}
 		for _, d := range ds {
-			data.Objects = append(data.Objects, Object{Label: d.Label, Confidence: round4(d.Confidence), Box: mo.toFrame(d.Box)})
+			data.Objects = append(data.Objects, contract.Object{Label: d.Label, Confidence: round4(d.Confidence), Box: mo.toFrame(d.Box)})
 		}
 		ev := cloudevents.NewEvent()
 		ev.SetID(mo.id + "." + class)
-		ev.SetType(DetectionType(class))
-		ev.SetSource(CameraSource(mo.camera))
+		ev.SetType(contract.DetectionType(class))
+		ev.SetSource(contract.CameraSource(mo.camera))
 		ev.SetSubject(mo.id)
 		ev.SetTime(now)
-		ev.SetExtension(ExtCamera, mo.camera)
-		ev.SetExtension(ExtClass, class)
+		ev.SetExtension(contract.ExtCamera, mo.camera)
+		ev.SetExtension(contract.ExtClass, class)
 		if mo.track != "" {
-			ev.SetExtension(ExtTrack, mo.track)
+			ev.SetExtension(contract.ExtTrack, mo.track)
 		}
 		if mo.tracks != "" {
-			ev.SetExtension(ExtTracks, mo.tracks)
+			ev.SetExtension(contract.ExtTracks, mo.tracks)
 		}
-		if err := ev.SetData(ContentTypeJSON, data); err != nil {
+		if err := ev.SetData(contract.ContentTypeJSON, data); err != nil {
 			return nil, err
 		}
 		events = append(events, ev)

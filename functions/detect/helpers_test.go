@@ -23,6 +23,7 @@ import (
 	"gocv.io/x/gocv"
 
 	"github.com/edgewatch/edgewatch/functions/detect/darknet"
+	"github.com/edgewatch/edgewatch/functions/detect/internal/contract"
 )
 
 // testLogger returns a logger that discards everything.
@@ -88,14 +89,14 @@ func motionEvent(t testing.TB, id string, jpeg []byte, ext map[string]any) event
 	t.Helper()
 	e := cloudevents.NewEvent()
 	e.SetID(id)
-	e.SetType(TypeMotionDetected)
-	e.SetSource(CameraSource("cam-1"))
+	e.SetType(contract.TypeMotionDetected)
+	e.SetSource(contract.CameraSource("cam-1"))
 	e.SetTime(time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC))
-	e.SetExtension(ExtCamera, "cam-1")
+	e.SetExtension(contract.ExtCamera, "cam-1")
 	for k, v := range ext {
 		e.SetExtension(k, v)
 	}
-	if err := e.SetData(ContentTypeJPEG, jpeg); err != nil {
+	if err := e.SetData(contract.ContentTypeJPEG, jpeg); err != nil {
 		t.Fatal(err)
 	}
 	return e
@@ -170,7 +171,7 @@ func detectionSchema(t testing.TB) *jsonschema.Schema {
 
 // validate checks a detection event's data against the contract schema and
 // decodes it.
-func validate(t testing.TB, schema *jsonschema.Schema, e event.Event) Detection {
+func validate(t testing.TB, schema *jsonschema.Schema, e event.Event) contract.Detection {
 	t.Helper()
 	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(e.Data()))
 	if err != nil {
@@ -179,7 +180,7 @@ func validate(t testing.TB, schema *jsonschema.Schema, e event.Event) Detection 
 	if err := schema.Validate(doc); err != nil {
 		t.Fatalf("event %s violates the contract: %v", e.ID(), err)
 	}
-	var d Detection
+	var d contract.Detection
 	if err := json.Unmarshal(e.Data(), &d); err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/edgewatch/edgewatch/functions/detect/internal/contract"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
@@ -98,7 +99,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	}
 	// Every known label value starts at zero, so that the first detection,
 	// event or error is an increase that rate() sees.
-	for _, c := range Classes() {
+	for _, c := range contract.Classes() {
 		m.detections.WithLabelValues(c).Add(0)
 	}
 	for _, v := range []string{viaSink, viaReply} {

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/edgewatch/edgewatch/functions/detect/darknet"
+	"github.com/edgewatch/edgewatch/functions/detect/internal/contract"
 	"github.com/edgewatch/edgewatch/functions/detect/onnx"
 )
 
@@ -39,7 +40,7 @@ func TestONNXModelsYieldDetectionEventsAtTheSink(t *testing.T) {
 			img := patternJPEG(t, 1280, 640,
 				square{image.Rect(128, 64, 192, 128), red},
 				square{image.Rect(1024, 448, 1088, 512), green})
-			ext := map[string]any{ExtRegionX: 600, ExtRegionY: 300, ExtRegionW: 1280, ExtRegionH: 640, ExtFrameWidth: 1920, ExtFrameHeight: 1080}
+			ext := map[string]any{contract.ExtRegionX: 600, contract.ExtRegionY: 300, contract.ExtRegionW: 1280, contract.ExtRegionH: 640, contract.ExtFrameWidth: 1920, contract.ExtFrameHeight: 1080}
 			if reply, err := f.Handle(context.Background(), motionEvent(t, "m-onnx", img, ext)); err != nil || reply != nil {
 				t.Fatalf("Handle = %v, %v", reply, err)
 			}
@@ -47,7 +48,7 @@ func TestONNXModelsYieldDetectionEventsAtTheSink(t *testing.T) {
 			if len(got) != 2 {
 				t.Fatalf("sink received %d events, want 2", len(got))
 			}
-			want := map[string]Box{"fire": {X: 728, Y: 364, W: 64, H: 64}, "gun": {X: 1624, Y: 748, W: 64, H: 64}}
+			want := map[string]contract.Box{"fire": {X: 728, Y: 364, W: 64, H: 64}, "gun": {X: 1624, Y: 748, W: 64, H: 64}}
 			model := "pattern-" + strings.TrimPrefix(string(kind), "pattern-onnx-")
 			for _, e := range got {
 				d := validate(t, detectionSchema(t), e)

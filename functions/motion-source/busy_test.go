@@ -19,6 +19,7 @@ import (
 	"github.com/edgewatch/edgewatch/functions/motion-source/camera"
 	"github.com/edgewatch/edgewatch/functions/motion-source/cameraconfig"
 	"github.com/edgewatch/edgewatch/functions/motion-source/emit"
+	"github.com/edgewatch/edgewatch/functions/motion-source/internal/contract"
 	"github.com/edgewatch/edgewatch/functions/motion-source/metrics"
 	"github.com/edgewatch/edgewatch/functions/motion-source/motion"
 	"github.com/edgewatch/edgewatch/functions/motion-source/samplevideo"
@@ -82,7 +83,7 @@ func runBusy(tb testing.TB, clip busyClip, cam cameraconfig.Camera) busyRun {
 		ext := e.Extensions()
 		num := func(k string) int { n, _ := strconv.Atoi(toString(ext[k])); return n }
 		ev := sent{bytes: len(e.Data()),
-			region: image.Rect(num(emit.ExtRegionX), num(emit.ExtRegionY), num(emit.ExtRegionX)+num(emit.ExtRegionW), num(emit.ExtRegionY)+num(emit.ExtRegionH))}
+			region: image.Rect(num(contract.ExtRegionX), num(contract.ExtRegionY), num(contract.ExtRegionX)+num(contract.ExtRegionW), num(contract.ExtRegionY)+num(contract.ExtRegionH))}
 		mu.Lock()
 		events = append(events, ev)
 		times = append(times, e.Time())

@@ -16,6 +16,7 @@ import (
 
 	"github.com/cloudevents/sdk-go/v2/event"
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
+	"github.com/edgewatch/edgewatch/functions/motion-source/internal/contract"
 	"github.com/edgewatch/edgewatch/functions/motion-source/samplevideo"
 	"github.com/edgewatch/edgewatch/functions/motion-source/watch"
 	"github.com/prometheus/client_golang/prometheus"
@@ -67,7 +68,7 @@ func (s *sink) events() []received {
 func (s *sink) byCamera() map[string][]received {
 	out := map[string][]received{}
 	for _, r := range s.events() {
-		cam, _ := r.event.Extensions()[ExtCamera].(string)
+		cam, _ := r.event.Extensions()[contract.ExtCamera].(string)
 		out[cam] = append(out[cam], r)
 	}
 	return out

@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/edgewatch/edgewatch/functions/motion-source/emit"
 	"github.com/edgewatch/edgewatch/functions/motion-source/eventlog"
+	"github.com/edgewatch/edgewatch/functions/motion-source/internal/contract"
 	"github.com/edgewatch/edgewatch/functions/motion-source/region"
 	"github.com/edgewatch/edgewatch/functions/motion-source/samplevideo"
 	"github.com/prometheus/client_golang/prometheus"
@@ -57,7 +57,7 @@ func TestMotionEventsFollowTheContract(t *testing.T) {
 	if len(evs) < 2 || len(evs) > 8 {
 		t.Fatalf("%d motion events for one object crossing the scene for 2.6 s, want 2–8", len(evs))
 	}
-	firstTrack := evs[0].event.Extensions()[ExtTrack]
+	firstTrack := evs[0].event.Extensions()[contract.ExtTrack]
 	if f := metric(t, reg, "edgewatch_motion_source_events_failed_total", nil); f != 0 {
 		t.Errorf("%v events failed", f)
 	}
@@ -69,17 +69,17 @@ func TestMotionEventsFollowTheContract(t *testing.T) {
 	lastX := -1
 	for i, r := range evs {
 		e := r.event
-		if r.header.Get("Content-Type") != ContentTypeJPEG || r.header.Get("Ce-Specversion") != "1.0" {
+		if r.header.Get("Content-Type") != contract.ContentTypeJPEG || r.header.Get("Ce-Specversion") != "1.0" {
 			t.Fatalf("event %d not in binary mode: %v", i, r.header)
 		}
-		if e.Type() != TypeMotionDetected || e.Source() != CameraSource("gate-1") || e.DataContentType() != ContentTypeJPEG {
+		if e.Type() != contract.TypeMotionDetected || e.Source() != contract.CameraSource("gate-1") || e.DataContentType() != contract.ContentTypeJPEG {
 			t.Errorf("event %d: type %q source %q content type %q", i, e.Type(), e.Source(), e.DataContentType())
 		}
 		if e.ID() == "" || e.Time().IsZero() {
 			t.Errorf("event %d: no id or time", i)
 		}
 		ext := e.Extensions()
-		if ext[ExtCamera] != "gate-1" || ext["site"] != "depot7" || ext[ExtLat] != "37.5665" || ext[ExtLon] != "126.978" {
+		if ext[contract.ExtCamera] != "gate-1" || ext["site"] != "depot7" || ext[contract.ExtLat] != "37.5665" || ext[contract.ExtLon] != "126.978" {
 			t.Errorf("event %d: extensions %v", i, ext)
 		}
 		num := func(name string) int {
@@ -89,11 +89,11 @@ func TestMotionEventsFollowTheContract(t *testing.T) {
 			}
 			return v
 		}
-		if num(ExtFrameWidth) != 640 || num(ExtFrameHeight) != 360 {
-			t.Errorf("event %d: frame %dx%d", i, num(ExtFrameWidth), num(ExtFrameHeight))
+		if num(contract.ExtFrameWidth) != 640 || num(contract.ExtFrameHeight) != 360 {
+			t.Errorf("event %d: frame %dx%d", i, num(contract.ExtFrameWidth), num(contract.ExtFrameHeight))
 		}
-		min := image.Pt(num(ExtRegionX), num(ExtRegionY))
-		reg := image.Rectangle{Min: min, Max: min.Add(image.Pt(num(ExtRegionW), num(ExtRegionH)))}
+		min := image.Pt(num(contract.ExtRegionX), num(contract.ExtRegionY))
+		reg := image.Rectangle{Min: min, Max: min.Add(image.Pt(num(contract.ExtRegionW), num(contract.ExtRegionH)))}
 		if reg.Dx() < 128 || reg.Dy() < 128 || !reg.In(image.Rect(0, 0, 640, 360)) {
 			t.Errorf("event %d: region %v", i, reg)
 		}
@@ -105,8 +105,8 @@ func TestMotionEventsFollowTheContract(t *testing.T) {
 		}
 		img.Close()
 		// One object, one track, named in every event.
-		if ext[ExtTrack] == nil || ext[ExtTrack] != firstTrack || ext[ExtTracks] != firstTrack {
-			t.Errorf("event %d: track %v, tracks %v; want the one track %v", i, ext[ExtTrack], ext[ExtTracks], firstTrack)
+		if ext[contract.ExtTrack] == nil || ext[contract.ExtTrack] != firstTrack || ext[contract.ExtTracks] != firstTrack {
+			t.Errorf("event %d: track %v, tracks %v; want the one track %v", i, ext[contract.ExtTrack], ext[contract.ExtTracks], firstTrack)
 		}
 		// A file read as fast as it decodes is stamped on its own clock.
 		if span := e.Time().Sub(evs[0].event.Time()); span < 0 || span > 3*time.Second {
@@ -143,7 +143,7 @@ func TestMotionEventsFollowTheContract(t *testing.T) {
 		}
 		e := evs[i].event
 		if rec.ID != e.ID() || rec.Camera != "gate-1" || !rec.Time.Equal(e.Time()) || rec.Bytes != len(e.Data()) ||
-			rec.Kind != "crop" || rec.Track != e.Extensions()[ExtTrack] || len(rec.Tracks) != 1 {
+			rec.Kind != "crop" || rec.Track != e.Extensions()[contract.ExtTrack] || len(rec.Tracks) != 1 {
 			t.Errorf("line %d: %+v does not describe event %s", i+1, rec, e)
 		}
 	}
@@ -390,21 +390,6 @@ func TestCamerasFileAndStop(t *testing.T) {
 	}
 	if r, _ := s.Ready(context.Background()); r {
 		t.Error("ready after Stop")
-	}
-}
-
-func TestContractCopyMatchesEmitter(t *testing.T) {
-	pairs := [][2]string{
-		{TypeMotionDetected, emit.TypeMotionDetected}, {ContentTypeJPEG, emit.ContentTypeJPEG},
-		{ExtCamera, emit.ExtCamera}, {ExtRegionX, emit.ExtRegionX}, {ExtRegionY, emit.ExtRegionY},
-		{ExtRegionW, emit.ExtRegionW}, {ExtRegionH, emit.ExtRegionH}, {ExtFrameWidth, emit.ExtFrameWidth},
-		{ExtFrameHeight, emit.ExtFrameHeight}, {ExtLat, emit.ExtLat}, {ExtLon, emit.ExtLon},
-		{ExtTrack, emit.ExtTrack}, {ExtTracks, emit.ExtTracks},
-	}
-	for _, p := range pairs {
-		if p[0] != p[1] {
-			t.Errorf("%q != %q", p[0], p[1])
-		}
 	}
 }
 

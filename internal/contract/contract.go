@@ -2,9 +2,11 @@
 // flow between edgewatch's functions: their exact types, their extension
 // attributes and the JSON Schemas of their payloads.
 //
-// Function modules cannot import this package (each builds from the module
-// proxy alone), so each keeps a small copy of the constants it needs; the
-// tests in this package keep those copies in step with the ones here.
+// This package and its schemas are the only hand-written definition of the
+// contract. Function modules cannot import it (each builds from the module
+// proxy alone), so `go generate ./...` in the repository root copies it into
+// each function's internal/contract package (cmd/contractgen); a test fails
+// while a copy is stale.
 package contract
 
 // Event types. RabbitMQ Triggers match on exact attribute values only, so
@@ -29,8 +31,10 @@ const (
 // DetectionTypePrefix is the common prefix of the four detection types.
 const DetectionTypePrefix = "dev.edgewatch.detection."
 
-// Classes are the incident classes, in the order of the types above.
-var Classes = []string{"accident", "fire", "gun", "knife"}
+// Classes returns the incident classes, in the order of the types above.
+// Each class needs its TypeDetection* constant and its place in the
+// schemas' class enums, in the same order.
+func Classes() []string { return []string{"accident", "fire", "gun", "knife"} }
 
 // DetectionType returns the exact event type for an incident class.
 func DetectionType(class string) string { return DetectionTypePrefix + class }
@@ -82,8 +86,7 @@ const (
 	ContentTypeJSON = "application/json"
 )
 
-// Limits that the JSON Schemas cannot state. alert and caption keep copies,
-// which copies_test.go checks.
+// Limits that the JSON Schemas cannot state.
 const (
 	// MaxImageSide is the most pixels a side of any JPEG that an event
 	// carries (a detection's crop, an incident's snapshot) may claim in its

@@ -53,7 +53,7 @@ func LoadSchemas() (*Schemas, error) {
 		TypeIncidentOpened: incident,
 		TypeCaptionCreated: caption,
 	}}
-	for _, class := range Classes {
+	for _, class := range Classes() {
 		s.byType[DetectionType(class)] = detection
 	}
 	return s, nil
@@ -87,7 +87,7 @@ func (s *Schemas) Validate(eventType string, data []byte) error {
 // Types lists every event type of the contract.
 func Types() []string {
 	t := []string{TypeMotionDetected}
-	for _, c := range Classes {
+	for _, c := range Classes() {
 		t = append(t, DetectionType(c))
 	}
 	return append(t, TypeIncidentOpened, TypeCaptionCreated)

@@ -29,6 +29,7 @@ import (
 	caption "github.com/edgewatch/edgewatch/functions/caption"
 	detect "github.com/edgewatch/edgewatch/functions/detect"
 	"github.com/edgewatch/edgewatch/functions/detect/darknet"
+	"github.com/edgewatch/edgewatch/internal/contract"
 )
 
 // scrapeInterval is short so that the test needs few seconds of samples.
@@ -235,9 +236,9 @@ func TestFirstOccurrenceIsSeen(t *testing.T) {
 
 	bad := event.New()
 	bad.SetID("m-1")
-	bad.SetType(detect.TypeMotionDetected)
+	bad.SetType(contract.TypeMotionDetected)
 	bad.SetSource("/cameras/cam-1")
-	if err := bad.SetData(detect.ContentTypeJPEG, []byte("not a JPEG")); err != nil {
+	if err := bad.SetData(contract.ContentTypeJPEG, []byte("not a JPEG")); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := d.Handle(ctx, bad); err == nil {
@@ -245,9 +246,9 @@ func TestFirstOccurrenceIsSeen(t *testing.T) {
 	}
 	inc := event.New()
 	inc.SetID("incident-x.opened")
-	inc.SetType(caption.TypeIncidentOpened)
+	inc.SetType(contract.TypeIncidentOpened)
 	inc.SetSource("/cameras/cam-1")
-	if err := inc.SetData(caption.ContentTypeJSON, []byte(`{"incident_id": 7}`)); err != nil {
+	if err := inc.SetData(contract.ContentTypeJSON, []byte(`{"incident_id": 7}`)); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := c.Handle(ctx, inc); err == nil {

@@ -12,8 +12,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sigs.k8s.io/yaml"
 	"strings"
+
+	"sigs.k8s.io/yaml"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -37,8 +38,6 @@ type Options struct {
 	// DeployDir holds the overlays of ConfigDir (kustomize refuses overlays
 	// inside their base); default "deploy". It may be missing.
 	DeployDir string
-	// ContractFile defines the event types; default "internal/contract/contract.go".
-	ContractFile string
 	// GoDirs hold the Go sources that declare edgewatch's metrics; default
 	// "functions", "internal", "cmd".
 	GoDirs []string
@@ -53,9 +52,6 @@ func (o Options) withDefaults() Options {
 	}
 	if o.DeployDir == "" {
 		o.DeployDir = "deploy"
-	}
-	if o.ContractFile == "" {
-		o.ContractFile = filepath.Join("internal", "contract", "contract.go")
 	}
 	if o.GoDirs == nil {
 		o.GoDirs = []string{"functions", "internal", "cmd"}
@@ -149,12 +145,8 @@ func Run(ctx context.Context, opts Options) (*report.List, error) {
 		checkDeployed(docs, read, &l, opts)
 	}
 
-	// The event contract.
-	c, err := contract.Load(opts.abs(opts.ContractFile))
-	if err != nil {
-		return nil, fmt.Errorf("event contract: %w", err)
-	}
-	for _, p := range contract.CheckTriggers(c, deployable(objs)).Problems() {
+	// The event contract, as generated from internal/contract.
+	for _, p := range contract.CheckTriggers(contract.Edgewatch(), deployable(objs)).Problems() {
 		p.Path = opts.rel(p.Path)
 		l.Add(p)
 	}

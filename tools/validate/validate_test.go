@@ -14,19 +14,9 @@ import (
 // repoRoot is the edgewatch repository this module lives in.
 const repoRoot = "../.."
 
-// contractFile is the real event contract, which the fixtures are held to.
-func contractFile(t *testing.T) string {
-	t.Helper()
-	p, err := filepath.Abs(filepath.Join(repoRoot, "internal", "contract", "contract.go"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
 func run(t *testing.T, root string) []report.Problem {
 	t.Helper()
-	l, err := Run(context.Background(), Options{Root: root, ContractFile: contractFile(t)})
+	l, err := Run(context.Background(), Options{Root: root})
 	if err != nil {
 		t.Fatalf("Run(%s): %v", root, err)
 	}

@@ -11,28 +11,16 @@ import (
 	"regexp"
 	"time"
 	"unicode/utf8"
+
+	"github.com/edgewatch/edgewatch/functions/alert/internal/contract"
 )
 
 // ErrInvalid marks input that can never be processed: the caller should
 // answer 4xx and store nothing.
 var ErrInvalid = errors.New("invalid input")
 
-// Limits of the payloads, the same as the contract's JSON Schemas.
-const (
-	maxIDLen       = 256
-	maxLabelLen    = 128
-	maxModelLen    = 256
-	maxCaptionLen  = 8192
-	maxImageB64Len = 8 << 20
-	maxObjects     = 1000
-	maxFrameSide   = 16384
-	// MaxImageSide is the most pixels a side that a JPEG's header may
-	// claim (the contract's MaxImageSide).
-	MaxImageSide = 8192
-)
-
 // cameraID is the pattern of camera ids.
-var cameraID = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
+var cameraID = regexp.MustCompile(contract.CameraIDPattern)
 
 // ValidCamera reports whether id is a well-formed camera id.
 func ValidCamera(id string) bool { return cameraID.MatchString(id) }
@@ -104,10 +92,10 @@ func DecodeDetection(eventID, class string, eventTime time.Time, data []byte) (D
 	if in.Class != class {
 		return Detection{}, invalid("data class %q does not match the event type's class %q", in.Class, class)
 	}
-	if err := checkText("label", in.Label, maxLabelLen, false); err != nil {
+	if err := checkText("label", in.Label, contract.MaxLabelLen, false); err != nil {
 		return Detection{}, err
 	}
-	if err := checkText("model", in.Model, maxModelLen, false); err != nil {
+	if err := checkText("model", in.Model, contract.MaxModelLen, false); err != nil {
 		return Detection{}, err
 	}
 	if err := checkID("motion_id", in.MotionID); err != nil {
@@ -121,8 +109,8 @@ func DecodeDetection(eventID, class string, eventTime time.Time, data []byte) (D
 	if err != nil {
 		return Detection{}, err
 	}
-	if in.Frame == nil || in.Frame.Width < 1 || in.Frame.Height < 1 || in.Frame.Width > maxFrameSide || in.Frame.Height > maxFrameSide {
-		return Detection{}, invalid("frame needs a width and height from 1 to %d", maxFrameSide)
+	if in.Frame == nil || in.Frame.Width < 1 || in.Frame.Height < 1 || in.Frame.Width > contract.MaxFrameSide || in.Frame.Height > contract.MaxFrameSide {
+		return Detection{}, invalid("frame needs a width and height from 1 to %d", contract.MaxFrameSide)
 	}
 	img, err := decodeJPEG(in.Image)
 	if err != nil {
@@ -141,8 +129,8 @@ func DecodeDetection(eventID, class string, eventTime time.Time, data []byte) (D
 	if err != nil {
 		return Detection{}, err
 	}
-	if len(in.Objects) > maxObjects {
-		return Detection{}, invalid("objects holds %d entries, more than %d", len(in.Objects), maxObjects)
+	if len(in.Objects) > contract.MaxObjects {
+		return Detection{}, invalid("objects holds %d entries, more than %d", len(in.Objects), contract.MaxObjects)
 	}
 	for i, o := range in.Objects {
 		if _, err := checkScore(fmt.Sprintf("objects[%d].confidence", i), o.Confidence); err != nil {
@@ -151,7 +139,7 @@ func DecodeDetection(eventID, class string, eventTime time.Time, data []byte) (D
 		if _, err := o.Box.box(fmt.Sprintf("objects[%d].box", i)); err != nil {
 			return Detection{}, err
 		}
-		if err := checkText(fmt.Sprintf("objects[%d].label", i), o.Label, maxLabelLen, false); err != nil {
+		if err := checkText(fmt.Sprintf("objects[%d].label", i), o.Label, contract.MaxLabelLen, false); err != nil {
 			return Detection{}, err
 		}
 	}
@@ -196,10 +184,10 @@ func DecodeCaption(eventID string, data []byte) (Caption, error) {
 	if !ValidClass(in.Class) {
 		return Caption{}, invalid("class %s is not one of accident, fire, gun, knife", quote(in.Class))
 	}
-	if err := checkText("caption", in.Caption, maxCaptionLen, true); err != nil {
+	if err := checkText("caption", in.Caption, contract.MaxCaptionLen, true); err != nil {
 		return Caption{}, err
 	}
-	if err := checkText("model", in.Model, maxModelLen, true); err != nil {
+	if err := checkText("model", in.Model, contract.MaxModelLen, true); err != nil {
 		return Caption{}, err
 	}
 	at, err := checkTime("created_at", in.CreatedAt)
@@ -233,7 +221,7 @@ func checkID(field, s string) error {
 	if s == "" {
 		return invalid("%s is missing", field)
 	}
-	return checkText(field, s, maxIDLen, true)
+	return checkText(field, s, contract.MaxIDLen, true)
 }
 
 func checkText(field, s string, max int, required bool) error {
@@ -290,8 +278,8 @@ func decodeJPEG(s *string) ([]byte, error) {
 	if s == nil || len(*s) < 4 {
 		return nil, invalid("image is missing")
 	}
-	if len(*s) > maxImageB64Len {
-		return nil, invalid("image is %d bytes of base64, more than %d", len(*s), maxImageB64Len)
+	if len(*s) > contract.MaxImageBase64Len {
+		return nil, invalid("image is %d bytes of base64, more than %d", len(*s), contract.MaxImageBase64Len)
 	}
 	img, err := base64.StdEncoding.DecodeString(*s)
 	if err != nil {
@@ -307,7 +295,7 @@ func decodeJPEG(s *string) ([]byte, error) {
 }
 
 // CheckJPEGHeader reads only the header of a JPEG and refuses one whose
-// header cannot be read or that claims more than MaxImageSide pixels a side,
+// header cannot be read or that claims more than contract.MaxImageSide pixels a side,
 // so that nothing downstream (the map, a vision-language model) is handed an
 // image that would take gigabytes to decode. It never decodes the pixels.
 func CheckJPEGHeader(img []byte) error {
@@ -315,8 +303,8 @@ func CheckJPEGHeader(img []byte) error {
 	if err != nil {
 		return invalid("image is not a readable JPEG: %v", err)
 	}
-	if cfg.Width < 1 || cfg.Height < 1 || cfg.Width > MaxImageSide || cfg.Height > MaxImageSide {
-		return invalid("image is %dx%d pixels; at most %d a side is allowed", cfg.Width, cfg.Height, MaxImageSide)
+	if cfg.Width < 1 || cfg.Height < 1 || cfg.Width > contract.MaxImageSide || cfg.Height > contract.MaxImageSide {
+		return invalid("image is %dx%d pixels; at most %d a side is allowed", cfg.Width, cfg.Height, contract.MaxImageSide)
 	}
 	return nil
 }

@@ -5,7 +5,10 @@
 package incident
 
 import (
+	"slices"
 	"time"
+
+	"github.com/edgewatch/edgewatch/functions/alert/internal/contract"
 )
 
 // Status is the life-cycle state of an incident.
@@ -27,17 +30,8 @@ const (
 // Active reports whether detections can still join an incident in state s.
 func (s Status) Active() bool { return s == StatusCandidate || s == StatusOpen }
 
-// Classes lists the incident classes in a fixed order.
-func Classes() []string { return []string{"accident", "fire", "gun", "knife"} }
-
-// ValidClass reports whether c is one of the incident classes.
-func ValidClass(c string) bool {
-	switch c {
-	case "accident", "fire", "gun", "knife":
-		return true
-	}
-	return false
-}
+// ValidClass reports whether c is one of the contract's incident classes.
+func ValidClass(c string) bool { return slices.Contains(contract.Classes(), c) }
 
 // Box is a rectangle in full-frame pixels.
 type Box struct {

@@ -12,16 +12,11 @@ import (
 	"fmt"
 	"image/jpeg"
 	"regexp"
+	"slices"
 	"time"
+
+	"github.com/edgewatch/edgewatch/functions/caption/internal/contract"
 )
-
-// MaxImageBase64 is the longest base64 snapshot the contract allows.
-const MaxImageBase64 = 8 << 20
-
-// MaxImageSide is the most pixels a side a snapshot's JPEG header may claim
-// (the contract's MaxImageSide): a larger one is refused before the VLM, or
-// anything else, decodes it.
-const MaxImageSide = 8192
 
 // Incident is the part of an incident's data the caption function uses.
 type Incident struct {
@@ -59,9 +54,7 @@ func IsInputError(err error) bool {
 	return errors.As(err, &ie)
 }
 
-var cameraID = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
-
-var classes = map[string]bool{"accident": true, "fire": true, "gun": true, "knife": true}
+var cameraID = regexp.MustCompile(contract.CameraIDPattern)
 
 // Decode reads an incident from JSON and checks its ids, camera and class.
 // Every error it returns is an *InputError.
@@ -74,14 +67,14 @@ func Decode(data []byte) (Incident, error) {
 		return in, invalid("incident data is not valid JSON for an incident: %v", err)
 	}
 	switch {
-	case in.IncidentID == "" || len(in.IncidentID) > 256:
-		return in, invalid("incident_id must be 1 to 256 characters, got %d", len(in.IncidentID))
+	case in.IncidentID == "" || len(in.IncidentID) > contract.MaxIDLen:
+		return in, invalid("incident_id must be 1 to %d characters, got %d", contract.MaxIDLen, len(in.IncidentID))
 	case !cameraID.MatchString(in.Camera):
 		return in, invalid("camera %q is not a valid camera id", in.Camera)
-	case !classes[in.Class]:
+	case !slices.Contains(contract.Classes(), in.Class):
 		return in, invalid("class %q is not an incident class", in.Class)
-	case len(in.DetectionID) > 256:
-		return in, invalid("detection_id is longer than 256 characters")
+	case len(in.DetectionID) > contract.MaxIDLen:
+		return in, invalid("detection_id is longer than %d characters", contract.MaxIDLen)
 	}
 	return in, nil
 }
@@ -92,8 +85,8 @@ func (in Incident) Snapshot() (Snapshot, error) {
 	switch {
 	case in.Image == "":
 		return Snapshot{}, invalid("incident %s has no image", in.IncidentID)
-	case len(in.Image) > MaxImageBase64:
-		return Snapshot{}, invalid("image is %d base64 characters, more than the %d allowed", len(in.Image), MaxImageBase64)
+	case len(in.Image) > contract.MaxImageBase64Len:
+		return Snapshot{}, invalid("image is %d base64 characters, more than the %d allowed", len(in.Image), contract.MaxImageBase64Len)
 	}
 	raw, err := base64.StdEncoding.DecodeString(in.Image)
 	if err != nil {
@@ -109,8 +102,9 @@ func (in Incident) Snapshot() (Snapshot, error) {
 	if cfg.Width < 1 || cfg.Height < 1 {
 		return Snapshot{}, invalid("image has no pixels (%dx%d)", cfg.Width, cfg.Height)
 	}
-	if cfg.Width > MaxImageSide || cfg.Height > MaxImageSide {
-		return Snapshot{}, invalid("image is %dx%d pixels; at most %d a side is allowed", cfg.Width, cfg.Height, MaxImageSide)
+	// A larger image is refused before the VLM, or anything else, decodes it.
+	if cfg.Width > contract.MaxImageSide || cfg.Height > contract.MaxImageSide {
+		return Snapshot{}, invalid("image is %dx%d pixels; at most %d a side is allowed", cfg.Width, cfg.Height, contract.MaxImageSide)
 	}
 	return Snapshot{JPEG: raw, Width: cfg.Width, Height: cfg.Height}, nil
 }

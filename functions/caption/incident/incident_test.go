@@ -8,6 +8,8 @@ import (
 	"image/jpeg"
 	"strings"
 	"testing"
+
+	"github.com/edgewatch/edgewatch/functions/caption/internal/contract"
 )
 
 func valid(t *testing.T) map[string]any {
@@ -63,7 +65,7 @@ func TestRejects(t *testing.T) {
 		{"jpeg header only", func(m map[string]any) {
 			m["image"] = base64.StdEncoding.EncodeToString([]byte{0xFF, 0xD8, 0xFF, 0xE0, 0, 16})
 		}, "readable"},
-		{"too long", func(m map[string]any) { m["image"] = strings.Repeat("A", MaxImageBase64+4) }, "allowed"},
+		{"too long", func(m map[string]any) { m["image"] = strings.Repeat("A", contract.MaxImageBase64Len+4) }, "allowed"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

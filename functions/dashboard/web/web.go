@@ -13,10 +13,12 @@ import (
 	"log/slog"
 	"net/http"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/edgewatch/edgewatch/functions/dashboard/internal/contract"
 	"github.com/edgewatch/edgewatch/functions/dashboard/live"
 	"github.com/edgewatch/edgewatch/functions/dashboard/postgres"
 )
@@ -298,9 +300,17 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request) {
 }
 
 var (
-	cameraPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
+	cameraPattern = regexp.MustCompile(contract.CameraIDPattern)
 	uuidPattern   = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
 )
+
+// oneOf lists words as English prose: "a, b or c".
+func oneOf(words []string) string {
+	if len(words) < 2 {
+		return strings.Join(words, "")
+	}
+	return strings.Join(words[:len(words)-1], ", ") + " or " + words[len(words)-1]
+}
 
 // maxLimit caps one API answer.
 const maxLimit = 1000
@@ -312,12 +322,12 @@ func ParseFilter(q map[string][]string) (postgres.Filter, error) {
 	f := postgres.Filter{Limit: 500}
 	for _, v := range q["class"] {
 		for _, c := range strings.Split(v, ",") {
-			switch c = strings.TrimSpace(c); c {
-			case "accident", "fire", "gun", "knife":
+			switch c = strings.TrimSpace(c); {
+			case slices.Contains(contract.Classes(), c):
 				f.Classes = append(f.Classes, c)
-			case "":
+			case c == "":
 			default:
-				return f, fmt.Errorf("class %q is not accident, fire, gun or knife", clip(c))
+				return f, fmt.Errorf("class %q is not %s", clip(c), oneOf(contract.Classes()))
 			}
 		}
 	}

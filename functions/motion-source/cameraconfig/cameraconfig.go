@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/edgewatch/edgewatch/functions/motion-source/internal/contract"
 	"github.com/edgewatch/edgewatch/functions/motion-source/motion"
 	"github.com/edgewatch/edgewatch/functions/motion-source/region"
 	"github.com/edgewatch/edgewatch/functions/motion-source/track"
@@ -24,7 +25,7 @@ import (
 // Camera is one camera's configuration.
 type Camera struct {
 	// ID names the camera in events (source /cameras/<id>), logs and metric
-	// labels: ^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$.
+	// labels; it matches the contract's CameraIDPattern.
 	ID string `json:"id"`
 	// URL is a file path (or file:// URL), rtsp(s)://, http(s):// (MJPEG),
 	// /dev/videoN or v4l2:N. ${VAR} is replaced by the configuration value
@@ -209,7 +210,7 @@ func (d Duration) MarshalJSON() ([]byte, error) {
 }
 
 var (
-	idPattern  = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
+	idPattern  = regexp.MustCompile(contract.CameraIDPattern)
 	refPattern = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
 )
 
@@ -290,7 +291,7 @@ func strictUnmarshal(b []byte, v any) error {
 
 func (c *Camera) validate() error {
 	if !idPattern.MatchString(c.ID) {
-		return errors.New("id must match ^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+		return errors.New("id must match " + contract.CameraIDPattern)
 	}
 	if c.URL == "" {
 		return errors.New("url is required")

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/edgewatch/edgewatch/functions/motion-source/emit"
+	"github.com/edgewatch/edgewatch/functions/motion-source/internal/contract"
 	"github.com/edgewatch/edgewatch/functions/motion-source/metrics"
 )
 
@@ -58,7 +59,7 @@ func newOutageSink(t *testing.T, refuse int) *outageSink {
 			http.Error(w, "the broker is unavailable", int(s.refuse.Load()))
 			return
 		}
-		x, err := types.ToInteger(e.Extensions()[emit.ExtRegionX])
+		x, err := types.ToInteger(e.Extensions()[contract.ExtRegionX])
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return

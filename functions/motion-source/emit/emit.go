@@ -20,6 +20,7 @@ import (
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/cloudevents/sdk-go/v2/protocol"
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
+	"github.com/edgewatch/edgewatch/functions/motion-source/internal/contract"
 	"github.com/google/uuid"
 )
 
@@ -215,28 +216,28 @@ func (c *Client) Event(m Motion) (cloudevents.Event, error) {
 		m.ID = uuid.NewString()
 	}
 	e.SetID(m.ID)
-	e.SetType(TypeMotionDetected)
+	e.SetType(contract.TypeMotionDetected)
 	e.SetSource("/cameras/" + m.Camera)
 	e.SetTime(m.Time.UTC())
 	for k, v := range c.overrides {
 		e.SetExtension(k, v)
 	}
-	e.SetExtension(ExtCamera, m.Camera)
-	e.SetExtension(ExtRegionX, m.Region.Min.X)
-	e.SetExtension(ExtRegionY, m.Region.Min.Y)
-	e.SetExtension(ExtRegionW, m.Region.Dx())
-	e.SetExtension(ExtRegionH, m.Region.Dy())
-	e.SetExtension(ExtFrameWidth, m.Frame.X)
-	e.SetExtension(ExtFrameHeight, m.Frame.Y)
+	e.SetExtension(contract.ExtCamera, m.Camera)
+	e.SetExtension(contract.ExtRegionX, m.Region.Min.X)
+	e.SetExtension(contract.ExtRegionY, m.Region.Min.Y)
+	e.SetExtension(contract.ExtRegionW, m.Region.Dx())
+	e.SetExtension(contract.ExtRegionH, m.Region.Dy())
+	e.SetExtension(contract.ExtFrameWidth, m.Frame.X)
+	e.SetExtension(contract.ExtFrameHeight, m.Frame.Y)
 	if m.Track != 0 {
-		e.SetExtension(ExtTrack, strconv.FormatUint(m.Track, 10))
-		e.SetExtension(ExtTracks, joinIDs(m.Tracks))
+		e.SetExtension(contract.ExtTrack, strconv.FormatUint(m.Track, 10))
+		e.SetExtension(contract.ExtTracks, joinIDs(m.Tracks))
 	}
 	if m.Location != nil {
-		e.SetExtension(ExtLat, strconv.FormatFloat(m.Location.Lat, 'f', -1, 64))
-		e.SetExtension(ExtLon, strconv.FormatFloat(m.Location.Lon, 'f', -1, 64))
+		e.SetExtension(contract.ExtLat, strconv.FormatFloat(m.Location.Lat, 'f', -1, 64))
+		e.SetExtension(contract.ExtLon, strconv.FormatFloat(m.Location.Lon, 'f', -1, 64))
 	}
-	if err := e.SetData(ContentTypeJPEG, m.JPEG); err != nil {
+	if err := e.SetData(contract.ContentTypeJPEG, m.JPEG); err != nil {
 		return e, err
 	}
 	return e, e.Validate()

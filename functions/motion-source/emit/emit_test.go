@@ -15,6 +15,7 @@ import (
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 	"github.com/cloudevents/sdk-go/v2/types"
 	"github.com/edgewatch/edgewatch/functions/motion-source/emit"
+	"github.com/edgewatch/edgewatch/functions/motion-source/internal/contract"
 	"github.com/edgewatch/edgewatch/functions/motion-source/metrics"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
@@ -38,7 +39,7 @@ func newStuckSink(t *testing.T) *stuckSink {
 			return
 		}
 		<-s.release
-		x, err := types.ToInteger(e.Extensions()[emit.ExtRegionX])
+		x, err := types.ToInteger(e.Extensions()[contract.ExtRegionX])
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
@@ -185,15 +186,15 @@ func TestTrackExtensions(t *testing.T) {
 		t.Fatal(err)
 	}
 	ext := e.Extensions()
-	if ext[emit.ExtTrack] != "1003" {
-		t.Fatalf("track = %v", ext[emit.ExtTrack])
+	if ext[contract.ExtTrack] != "1003" {
+		t.Fatalf("track = %v", ext[contract.ExtTrack])
 	}
-	list, _ := types.ToString(ext[emit.ExtTracks])
+	list, _ := types.ToString(ext[contract.ExtTracks])
 	if want := 32*5 - 1; len(list) != want || list[:10] != "1000,1001," {
 		t.Fatalf("tracks = %q (%d chars), want the first 32 ids (%d chars)", list, len(list), want)
 	}
 	e, _ = client.Event(emit.Motion{Camera: "c", Time: time.Now(), Region: image.Rect(0, 0, 1, 1), Frame: image.Pt(1, 1), JPEG: []byte{1}})
-	if _, ok := e.Extensions()[emit.ExtTrack]; ok {
+	if _, ok := e.Extensions()[contract.ExtTrack]; ok {
 		t.Fatal("an untracked event carries a track")
 	}
 }

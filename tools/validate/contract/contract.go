@@ -5,17 +5,9 @@
 // honours only exact attribute filters.
 package contract
 
-import (
-	"fmt"
-	"go/ast"
-	"go/parser"
-	"go/token"
-	"sort"
-	"strconv"
-	"strings"
-)
-
 // Contract is what the validator needs to know of the event contract.
+// Edgewatch, in table_gen.go, is edgewatch's own, generated from the
+// repository's internal/contract by `go generate ./...`.
 type Contract struct {
 	// Types are the exact event types, e.g. "dev.edgewatch.motion.detected".
 	Types []string
@@ -36,61 +28,4 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
-}
-
-// Load parses the Go file that defines the contract (internal/contract/contract.go):
-// string constants named Type* are the event types, the []string variable
-// Classes the incident classes.
-func Load(path string) (Contract, error) {
-	fset := token.NewFileSet()
-	f, err := parser.ParseFile(fset, path, nil, parser.SkipObjectResolution)
-	if err != nil {
-		return Contract{}, err
-	}
-	var c Contract
-	for _, decl := range f.Decls {
-		gd, ok := decl.(*ast.GenDecl)
-		if !ok {
-			continue
-		}
-		for _, spec := range gd.Specs {
-			vs, ok := spec.(*ast.ValueSpec)
-			if !ok {
-				continue
-			}
-			for i, name := range vs.Names {
-				if i >= len(vs.Values) {
-					continue
-				}
-				switch {
-				case gd.Tok == token.CONST && strings.HasPrefix(name.Name, "Type"):
-					if s, ok := stringLit(vs.Values[i]); ok {
-						c.Types = append(c.Types, s)
-					}
-				case gd.Tok == token.VAR && name.Name == "Classes":
-					if cl, ok := vs.Values[i].(*ast.CompositeLit); ok {
-						for _, e := range cl.Elts {
-							if s, ok := stringLit(e); ok {
-								c.Classes = append(c.Classes, s)
-							}
-						}
-					}
-				}
-			}
-		}
-	}
-	if len(c.Types) == 0 {
-		return c, fmt.Errorf("%s: no Type* string constants found", path)
-	}
-	sort.Strings(c.Types)
-	return c, nil
-}
-
-func stringLit(e ast.Expr) (string, bool) {
-	bl, ok := e.(*ast.BasicLit)
-	if !ok || bl.Kind != token.STRING {
-		return "", false
-	}
-	s, err := strconv.Unquote(bl.Value)
-	return s, err == nil
 }

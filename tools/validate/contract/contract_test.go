@@ -1,36 +1,30 @@
 package contract
 
 import (
-	"os"
-	"path/filepath"
-	"reflect"
+	"slices"
+	"strings"
 	"testing"
 )
 
-func TestLoadRealContract(t *testing.T) {
-	c, err := Load(filepath.Join("..", "..", "..", "internal", "contract", "contract.go"))
-	if err != nil {
-		t.Fatal(err)
+// TestEdgewatchTable checks the generated table against what CheckTriggers
+// assumes of it: exact types, sorted and unique, and a detection type for
+// each class and a class for each detection type.
+func TestEdgewatchTable(t *testing.T) {
+	c := Edgewatch()
+	if len(c.Types) == 0 || len(c.Classes) == 0 {
+		t.Fatalf("empty table: %+v", c)
 	}
-	want := []string{
-		"dev.edgewatch.caption.created", "dev.edgewatch.detection.accident", "dev.edgewatch.detection.fire",
-		"dev.edgewatch.detection.gun", "dev.edgewatch.detection.knife", "dev.edgewatch.incident.opened",
-		"dev.edgewatch.motion.detected",
+	if !slices.IsSorted(c.Types) || len(slices.Compact(slices.Clone(c.Types))) != len(c.Types) {
+		t.Errorf("types are not sorted and unique: %v", c.Types)
 	}
-	if !reflect.DeepEqual(c.Types, want) {
-		t.Errorf("types = %v, want %v", c.Types, want)
+	for _, class := range c.Classes {
+		if !c.HasType("dev.edgewatch.detection." + class) {
+			t.Errorf("class %q has no detection type", class)
+		}
 	}
-	if !reflect.DeepEqual(c.Classes, []string{"accident", "fire", "gun", "knife"}) {
-		t.Errorf("classes = %v", c.Classes)
-	}
-}
-
-func TestLoadNeedsTypes(t *testing.T) {
-	p := filepath.Join(t.TempDir(), "c.go")
-	if err := os.WriteFile(p, []byte("package c\n\nconst Prefix = \"dev.x.\"\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := Load(p); err == nil {
-		t.Error("no error for a file without Type constants")
+	for _, typ := range c.Types {
+		if class, ok := strings.CutPrefix(typ, "dev.edgewatch.detection."); ok && !c.HasClass(class) {
+			t.Errorf("type %q names no class", typ)
+		}
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/edgewatch/edgewatch/functions/detect/darknet"
 	"github.com/edgewatch/edgewatch/functions/detect/dataset"
 	"github.com/edgewatch/edgewatch/functions/detect/evaluate"
+	"github.com/edgewatch/edgewatch/functions/detect/internal/contract"
 	"github.com/edgewatch/edgewatch/functions/detect/yolo"
 )
 
@@ -68,7 +69,7 @@ func evalCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	fmt.Fprintf(stderr, "evaluating %d images, %d objects\n", len(ds.Items), ds.Boxes())
-	r, err := evaluate.Run(ctx, m, ds, evaluate.Options{Threshold: f.threshold, Incident: incident, IncidentClasses: function.Classes()}, time.Now)
+	r, err := evaluate.Run(ctx, m, ds, evaluate.Options{Threshold: f.threshold, Incident: incident, IncidentClasses: contract.Classes()}, time.Now)
 	if err != nil {
 		return err
 	}

@@ -17,10 +17,9 @@ func main() {
 	root := flag.String("root", "../..", "repository root")
 	config := flag.String("config", "config", "deployment tree, relative to -root")
 	deploy := flag.String("deploy", "deploy", "overlays of the deployment tree, relative to -root")
-	contract := flag.String("contract", "internal/contract/contract.go", "Go file defining the event types, relative to -root")
 	flag.Parse()
 
-	l, err := validate.Run(context.Background(), validate.Options{Root: *root, ConfigDir: *config, DeployDir: *deploy, ContractFile: *contract})
+	l, err := validate.Run(context.Background(), validate.Options{Root: *root, ConfigDir: *config, DeployDir: *deploy})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "validate:", err)
 		os.Exit(2)
