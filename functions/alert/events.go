@@ -17,6 +17,12 @@ const (
 	TypeDetectionKnife = "dev.edgewatch.detection.knife"
 	// TypeIncidentOpened announces a new incident, once per incident.
 	TypeIncidentOpened = "dev.edgewatch.incident.opened"
+	// TypeIncidentUpdated announces a change of an open incident, at most
+	// one per update interval.
+	TypeIncidentUpdated = "dev.edgewatch.incident.updated"
+	// TypeIncidentClosed announces the end of an incident, once per
+	// incident.
+	TypeIncidentClosed = "dev.edgewatch.incident.closed"
 	// TypeCaptionCreated carries a description of the suspect of an incident.
 	TypeCaptionCreated = "dev.edgewatch.caption.created"
 	// DetectionTypePrefix is the common prefix of the four detection types.
@@ -38,6 +44,14 @@ const (
 	// ContentTypeJSON is the content type of every JSON event.
 	ContentTypeJSON = "application/json"
 )
+
+// IncidentChannel returns the PostgreSQL NOTIFY channel on which alert's
+// schema announces every change to a row of the dashboard's read model,
+// with the incident id as payload.
+func IncidentChannel(schema string) string { return "edgewatch." + schema + ".incidents" }
+
+// ReadModelView is the view alert's migrations keep for the dashboard.
+const ReadModelView = "dashboard_incidents"
 
 // CameraSource returns the CloudEvent source of a camera-originated event.
 func CameraSource(camera string) string { return "/cameras/" + camera }
