@@ -10,6 +10,7 @@ import (
 
 	alert "github.com/edgewatch/edgewatch/functions/alert"
 	caption "github.com/edgewatch/edgewatch/functions/caption"
+	dashboardpg "github.com/edgewatch/edgewatch/functions/dashboard/postgres"
 	detect "github.com/edgewatch/edgewatch/functions/detect"
 	motionsource "github.com/edgewatch/edgewatch/functions/motion-source"
 )
@@ -81,8 +82,12 @@ func TestAlertCopyOfContract(t *testing.T) {
 	same(t, "TypeDetectionGun", alert.TypeDetectionGun, TypeDetectionGun)
 	same(t, "TypeDetectionKnife", alert.TypeDetectionKnife, TypeDetectionKnife)
 	same(t, "TypeIncidentOpened", alert.TypeIncidentOpened, TypeIncidentOpened)
+	same(t, "TypeIncidentUpdated", alert.TypeIncidentUpdated, TypeIncidentUpdated)
+	same(t, "TypeIncidentClosed", alert.TypeIncidentClosed, TypeIncidentClosed)
 	same(t, "TypeCaptionCreated", alert.TypeCaptionCreated, TypeCaptionCreated)
 	same(t, "DetectionTypePrefix", alert.DetectionTypePrefix, DetectionTypePrefix)
+	same(t, "ReadModelView", alert.ReadModelView, ReadModelView)
+	same(t, "IncidentChannel", alert.IncidentChannel("s1"), IncidentChannel("s1"))
 	sameInt(t, "MaxImageSide", alert.MaxImageSide, MaxImageSide)
 	sameInt(t, "MaxEventBytes", alert.MaxEventBytes, MaxEventBytes)
 	same(t, "ExtCamera", alert.ExtCamera, ExtCamera)
@@ -93,6 +98,11 @@ func TestAlertCopyOfContract(t *testing.T) {
 	same(t, "ExtErrorData", alert.ExtErrorData, ExtErrorData)
 	same(t, "ContentTypeJSON", alert.ContentTypeJSON, ContentTypeJSON)
 	same(t, "CameraSource", alert.CameraSource("cam-1"), CameraSource("cam-1"))
+}
+
+func TestDashboardCopyOfContract(t *testing.T) {
+	same(t, "ReadModelView", dashboardpg.ReadModelView, ReadModelView)
+	same(t, "IncidentChannel", dashboardpg.IncidentChannel("s1"), IncidentChannel("s1"))
 }
 
 func same(t *testing.T, name, copy, canonical string) {

@@ -14,7 +14,8 @@ func TestLoadRealContract(t *testing.T) {
 	}
 	want := []string{
 		"dev.edgewatch.caption.created", "dev.edgewatch.detection.accident", "dev.edgewatch.detection.fire",
-		"dev.edgewatch.detection.gun", "dev.edgewatch.detection.knife", "dev.edgewatch.incident.opened",
+		"dev.edgewatch.detection.gun", "dev.edgewatch.detection.knife", "dev.edgewatch.incident.closed",
+		"dev.edgewatch.incident.opened", "dev.edgewatch.incident.updated",
 		"dev.edgewatch.motion.detected",
 	}
 	if !reflect.DeepEqual(c.Types, want) {
