@@ -33,6 +33,11 @@ const (
 	TypeCaptionCreated = "dev.edgewatch.caption.created"
 )
 
+// ExternalTypes are published for consumers outside edgewatch, who add
+// their own Triggers (docs/events.md, "Consuming an incident's lifecycle");
+// no committed Trigger needs to take them.
+var ExternalTypes = []string{TypeIncidentUpdated, TypeIncidentClosed}
+
 // DetectionTypePrefix is the common prefix of the four detection types.
 const DetectionTypePrefix = "dev.edgewatch.detection."
 

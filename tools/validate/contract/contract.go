@@ -21,6 +21,9 @@ type Contract struct {
 	Types []string
 	// Classes are the incident classes ("accident", "fire", ...).
 	Classes []string
+	// External are the types published for consumers outside edgewatch
+	// (the contract's ExternalTypes): no committed Trigger needs to take them.
+	External []string
 }
 
 // HasType reports whether t is one of the contract's event types.
@@ -48,6 +51,8 @@ func Load(path string) (Contract, error) {
 		return Contract{}, err
 	}
 	var c Contract
+	consts := map[string]string{}
+	var external []ast.Expr
 	for _, decl := range f.Decls {
 		gd, ok := decl.(*ast.GenDecl)
 		if !ok {
@@ -62,10 +67,17 @@ func Load(path string) (Contract, error) {
 				if i >= len(vs.Values) {
 					continue
 				}
+				if s, ok := stringLit(vs.Values[i]); ok && gd.Tok == token.CONST {
+					consts[name.Name] = s
+				}
 				switch {
 				case gd.Tok == token.CONST && strings.HasPrefix(name.Name, "Type"):
 					if s, ok := stringLit(vs.Values[i]); ok {
 						c.Types = append(c.Types, s)
+					}
+				case gd.Tok == token.VAR && name.Name == "ExternalTypes":
+					if cl, ok := vs.Values[i].(*ast.CompositeLit); ok {
+						external = cl.Elts
 					}
 				case gd.Tok == token.VAR && name.Name == "Classes":
 					if cl, ok := vs.Values[i].(*ast.CompositeLit); ok {
@@ -81,6 +93,13 @@ func Load(path string) (Contract, error) {
 	}
 	if len(c.Types) == 0 {
 		return c, fmt.Errorf("%s: no Type* string constants found", path)
+	}
+	for _, e := range external {
+		if id, ok := e.(*ast.Ident); ok && consts[id.Name] != "" {
+			c.External = append(c.External, consts[id.Name])
+		} else if s, ok := stringLit(e); ok {
+			c.External = append(c.External, s)
+		}
 	}
 	sort.Strings(c.Types)
 	return c, nil

@@ -21,6 +21,9 @@ func TestLoadRealContract(t *testing.T) {
 	if !reflect.DeepEqual(c.Types, want) {
 		t.Errorf("types = %v, want %v", c.Types, want)
 	}
+	if !reflect.DeepEqual(c.External, []string{"dev.edgewatch.incident.updated", "dev.edgewatch.incident.closed"}) {
+		t.Errorf("external types = %v", c.External)
+	}
 	if !reflect.DeepEqual(c.Classes, []string{"accident", "fire", "gun", "knife"}) {
 		t.Errorf("classes = %v", c.Classes)
 	}
