@@ -99,7 +99,7 @@ func planPipeline(ctx context.Context, log *slog.Logger, o upOptions, state stri
 	db := "DATABASE_URL=" + o.databaseURL
 	p.services = []service{
 		{name: "alert", port: port(offsetAlert), env: []string{db,
-			"NOTIFY_WEBHOOK_URL=" + webhookURL}},
+			"NOTIFY_WEBHOOK_URL=" + webhookURL, "K_SINK=" + brokerURL}},
 		{name: "caption", port: port(offsetCaption), env: vlmEnv},
 		{name: "dashboard", port: port(offsetDashboard), env: []string{db, "MAP_NOTICE=" + modelNote}},
 		{name: "detect", port: port(offsetDetect), activated: o.idle > 0, env: append(modelEnv, "K_SINK="+brokerURL)},

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/edgewatch/edgewatch/functions/alert/incident"
+	"github.com/edgewatch/edgewatch/functions/alert/lifecycle"
 	"github.com/edgewatch/edgewatch/functions/alert/notify"
 	"github.com/edgewatch/edgewatch/functions/alert/notify/chat"
 	"github.com/edgewatch/edgewatch/functions/alert/notify/ntfy"
@@ -35,6 +36,14 @@ type Config struct {
 	// the rest is cut off and the dead letter flagged as truncated.
 	DeadLetterMaxBytes int
 	Dispatch           notify.DispatcherConfig
+	// Sink is K_SINK, where the incident's updated and closed events go;
+	// empty leaves them off.
+	Sink string
+	// UpdateInterval is the shortest time between two lifecycle events of
+	// one incident.
+	UpdateInterval time.Duration
+	// Events configures the sending of the incident events.
+	Events lifecycle.Config
 	// Channels are the configured notification channels.
 	Channels []Channel
 }
@@ -157,6 +166,14 @@ func ParseConfig(cfg map[string]string, client *http.Client) (Config, error) {
 		MaxBackoff:  r.duration("NOTIFY_MAX_BACKOFF", 10*time.Minute),
 		Poll:        r.duration("NOTIFY_POLL", 2*time.Second),
 		Timeout:     r.duration("NOTIFY_TIMEOUT", 15*time.Second),
+	}
+	c.Sink = r.str("K_SINK", "")
+	c.UpdateInterval = r.duration("INCIDENT_UPDATE_INTERVAL", 10*time.Second)
+	c.Events = lifecycle.Config{
+		Backoff:    r.duration("EVENTS_BACKOFF", time.Second),
+		MaxBackoff: r.duration("EVENTS_MAX_BACKOFF", time.Minute),
+		Poll:       r.duration("EVENTS_POLL", time.Second),
+		Timeout:    r.duration("EVENTS_TIMEOUT", 10*time.Second),
 	}
 	if c.DatabaseURL == "" {
 		r.errs = append(r.errs, errors.New("DATABASE_URL is not set"))

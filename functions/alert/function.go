@@ -8,7 +8,6 @@ package function
 import (
 	"context"
 	"database/sql"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -33,6 +32,7 @@ import (
 	"github.com/edgewatch/edgewatch/functions/alert/guard"
 	"github.com/edgewatch/edgewatch/functions/alert/incident"
 	"github.com/edgewatch/edgewatch/functions/alert/internal/contract"
+	"github.com/edgewatch/edgewatch/functions/alert/lifecycle"
 	"github.com/edgewatch/edgewatch/functions/alert/notify"
 	"github.com/edgewatch/edgewatch/functions/alert/postgres"
 )
@@ -48,6 +48,9 @@ type Function struct {
 	db         *sql.DB
 	store      *postgres.Store
 	dispatcher *notify.Dispatcher
+	// events sends the incident's updated and closed events; nil without
+	// K_SINK.
+	events     *lifecycle.Sender
 	ready      atomic.Bool
 	cancel     context.CancelFunc
 	wg         sync.WaitGroup
@@ -70,7 +73,7 @@ func newFunction(logger *slog.Logger, reg *prometheus.Registry, client *http.Cli
 }
 
 // Guard wraps the CloudEvents handler that hosts this function: request
-// bodies larger than MaxEventBytes are refused with 413 before they are read
+// bodies larger than contract.MaxEventBytes are refused with 413 before they are read
 // whole, and a body that is not one well-formed CloudEvent with 400 (415 for
 // a batch), each with the reason in the body and counted in
 // edgewatch_alert_events_rejected_total.
@@ -103,9 +106,18 @@ func (f *Function) Start(ctx context.Context, cfg map[string]string) error {
 	db.SetMaxOpenConns(c.MaxConns)
 	db.SetMaxIdleConns(c.MaxConns)
 	db.SetConnMaxIdleTime(5 * time.Minute)
-	store, err := postgres.New(db, postgres.Options{
+	opts := postgres.Options{
 		Policy: c.Policy, Channels: c.channelsFor, Cooldown: c.Cooldown, NotifyOnClose: c.NotifyOnClose,
-	})
+	}
+	var send lifecycle.SendFunc
+	if c.Sink != "" {
+		if send, err = sinkSender(f.client, c.Sink); err != nil {
+			db.Close()
+			return fmt.Errorf("alert: K_SINK: %w", err)
+		}
+		opts.Events = &postgres.EventOptions{UpdateInterval: c.UpdateInterval, Data: lifecycleData}
+	}
+	store, err := postgres.New(db, opts)
 	if err != nil {
 		db.Close()
 		return fmt.Errorf("alert: %w", err)
@@ -127,6 +139,12 @@ func (f *Function) Start(ctx context.Context, cfg map[string]string) error {
 		go f.metricsSrv.Serve(ln) //nolint:errcheck // ends with Shutdown
 	}
 	f.cfg, f.metrics, f.db, f.store, f.dispatcher = c, m, db, store, notify.NewDispatcher(dc)
+	if send != nil {
+		ec := c.Events
+		ec.Outbox, ec.Send, ec.Logger = store.Events(), send, f.logger
+		ec.Sent, ec.Retried, ec.Failed = m.eventsSent, m.eventsRetried, m.eventsFailed
+		f.events = lifecycle.NewSender(ec)
+	}
 	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	f.cancel = cancel
 	f.wg.Go(func() { f.run(bg) })
@@ -137,7 +155,8 @@ func (f *Function) Start(ctx context.Context, cfg map[string]string) error {
 	m.channels(channels)
 	f.logger.Info("alert: started", "gap", c.Policy.Gap, "quiet", c.Policy.Quiet, "horizon", c.Policy.Horizon,
 		"max_skew", c.MaxSkew, "min_hits", c.Policy.MinHits,
-		"open_score", c.Policy.OpenScore, "channels", channels, "metrics", c.MetricsAddress)
+		"open_score", c.Policy.OpenScore, "channels", channels, "metrics", c.MetricsAddress,
+		"incident_events", c.Sink != "", "update_interval", c.UpdateInterval)
 	return nil
 }
 
@@ -162,6 +181,9 @@ func (f *Function) run(ctx context.Context) {
 	f.ready.Store(true)
 	f.wg.Go(func() { f.dispatcher.Run(ctx) })
 	f.dispatcher.Kick()
+	if f.events != nil {
+		f.wg.Go(func() { f.events.Run(ctx) })
+	}
 	tick := time.NewTicker(f.cfg.CloseInterval)
 	defer tick.Stop()
 	for {
@@ -183,9 +205,19 @@ func (f *Function) closeQuiet(ctx context.Context) {
 	if queued {
 		f.dispatcher.Kick()
 	}
+	if len(closed) > 0 {
+		f.kickEvents()
+	}
 	if err != nil && ctx.Err() == nil {
 		f.metrics.storeErrors.WithLabelValues(opClose).Inc()
 		f.logger.Warn("alert: closing quiet incidents failed", "err", err)
+	}
+}
+
+// kickEvents asks the incident event sender, if any, to send now.
+func (f *Function) kickEvents() {
+	if f.events != nil {
+		f.events.Kick()
 	}
 }
 
@@ -308,6 +340,9 @@ func (f *Function) handleDetection(ctx context.Context, e event.Event) (*event.E
 	if out.Notify {
 		f.dispatcher.Kick()
 	}
+	if out.Events || len(out.Ended) > 0 {
+		f.kickEvents()
+	}
 	if !out.Opened {
 		return nil, nil
 	}
@@ -322,20 +357,7 @@ func (f *Function) handleDetection(ctx context.Context, e event.Event) (*event.E
 // is deterministic, so a repeated reply (after a redelivery) is recognised
 // downstream as the same event.
 func openedEvent(inc incident.Incident) (*event.Event, error) {
-	data := contract.Incident{
-		IncidentID: inc.ID, Camera: inc.Camera, Class: inc.Class, Status: string(inc.Status),
-		LastSeenAt: inc.LastSeenAt, ClosedAt: inc.ClosedAt, Confidence: inc.MaxConfidence, Hits: inc.Hits,
-		DetectionID: inc.BestDetectionID,
-	}
-	if inc.OpenedAt != nil {
-		data.OpenedAt = *inc.OpenedAt
-	}
-	if inc.Location != nil {
-		data.Location = &contract.Location{Lat: inc.Location.Lat, Lon: inc.Location.Lon}
-	}
-	if len(inc.Snapshot) > 0 {
-		data.Image = base64.StdEncoding.EncodeToString(inc.Snapshot)
-	}
+	data := newIncidentData(inc, true)
 	e := event.New()
 	e.SetID("incident-" + inc.ID + ".opened")
 	e.SetType(contract.TypeIncidentOpened)

@@ -5,6 +5,7 @@ import (
 
 	"github.com/edgewatch/edgewatch/functions/alert/guard"
 	"github.com/edgewatch/edgewatch/functions/alert/internal/contract"
+	"github.com/edgewatch/edgewatch/functions/alert/lifecycle"
 )
 
 // Reasons of edgewatch_alert_events_rejected_total.
@@ -40,21 +41,24 @@ var deadLetterTypes = []string{contract.TypeMotionDetected, contract.TypeDetecti
 
 // metrics are the alert function's Prometheus collectors.
 type metrics struct {
-	stored      *prometheus.CounterVec
-	duplicates  *prometheus.CounterVec
-	opened      *prometheus.CounterVec
-	closed      *prometheus.CounterVec
-	captions    prometheus.Counter
-	captionDups prometheus.Counter
-	clamped     *prometheus.CounterVec
-	truncated   prometheus.Counter
-	rejected    *prometheus.CounterVec
-	storeErrors *prometheus.CounterVec
-	deadLetters *prometheus.CounterVec
-	storeTime   prometheus.Histogram
-	sent        *prometheus.CounterVec
-	failed      *prometheus.CounterVec
-	retried     *prometheus.CounterVec
+	stored        *prometheus.CounterVec
+	duplicates    *prometheus.CounterVec
+	opened        *prometheus.CounterVec
+	closed        *prometheus.CounterVec
+	captions      prometheus.Counter
+	captionDups   prometheus.Counter
+	clamped       *prometheus.CounterVec
+	truncated     prometheus.Counter
+	rejected      *prometheus.CounterVec
+	storeErrors   *prometheus.CounterVec
+	deadLetters   *prometheus.CounterVec
+	storeTime     prometheus.Histogram
+	sent          *prometheus.CounterVec
+	failed        *prometheus.CounterVec
+	retried       *prometheus.CounterVec
+	eventsSent    *prometheus.CounterVec
+	eventsRetried *prometheus.CounterVec
+	eventsFailed  *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -91,10 +95,17 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help: "Notifications given up on, by channel."}, []string{"channel"}),
 		retried: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "edgewatch_alert_notifications_retried_total",
 			Help: "Failed notification attempts that will be retried, by channel."}, []string{"channel"}),
+		eventsSent: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "edgewatch_alert_incident_events_sent_total",
+			Help: "Incident lifecycle events (updated, closed) sent to K_SINK, by type."}, []string{"type"}),
+		eventsRetried: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "edgewatch_alert_incident_events_retried_total",
+			Help: "Failed sends of incident lifecycle events that will be retried, by type."}, []string{"type"}),
+		eventsFailed: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "edgewatch_alert_incident_events_failed_total",
+			Help: "Incident lifecycle events the sink refused for good (4xx), by type."}, []string{"type"}),
 	}
 	for _, c := range []prometheus.Collector{m.stored, m.duplicates, m.opened, m.closed, m.captions, m.captionDups,
 		m.clamped, m.truncated, m.rejected,
-		m.storeErrors, m.deadLetters, m.storeTime, m.sent, m.failed, m.retried} {
+		m.storeErrors, m.deadLetters, m.storeTime, m.sent, m.failed, m.retried,
+		m.eventsSent, m.eventsRetried, m.eventsFailed} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -114,6 +125,11 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	}
 	for _, t := range deadLetterTypes {
 		m.deadLetters.WithLabelValues(t).Add(0)
+	}
+	for _, k := range lifecycle.Kinds() {
+		for _, v := range []*prometheus.CounterVec{m.eventsSent, m.eventsRetried, m.eventsFailed} {
+			v.WithLabelValues(k).Add(0)
+		}
 	}
 	return m, nil
 }

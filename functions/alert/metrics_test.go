@@ -61,6 +61,9 @@ func TestLabelledCountersStartAtZero(t *testing.T) {
 		{"edgewatch_alert_notifications_sent_total", "channel", "ntfy webhook"},
 		{"edgewatch_alert_notifications_failed_total", "channel", "ntfy webhook"},
 		{"edgewatch_alert_notifications_retried_total", "channel", "ntfy webhook"},
+		{"edgewatch_alert_incident_events_sent_total", "type", "closed updated"},
+		{"edgewatch_alert_incident_events_retried_total", "type", "closed updated"},
+		{"edgewatch_alert_incident_events_failed_total", "type", "closed updated"},
 	} {
 		sep := " "
 		if strings.Contains(c.want, "|") {

@@ -45,7 +45,8 @@ func startDashboard(t *testing.T, cfg map[string]string, migrated bool) *env {
 	if migrated {
 		dbtest.Migrate(t, db)
 	}
-	full := map[string]string{"DATABASE_URL": dsn, "TILE_URL": "", "METRICS_ADDRESS": "off"}
+	// The dashboard connects as a role that can read the read model only.
+	full := map[string]string{"DATABASE_URL": dbtest.ReaderURL(t, dsn), "TILE_URL": "", "METRICS_ADDRESS": "off"}
 	for k, v := range cfg {
 		full[k] = v
 	}

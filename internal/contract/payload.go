@@ -49,7 +49,8 @@ type Detection struct {
 	Objects    []Object  `json:"objects,omitempty"`
 }
 
-// Incident is the data of a dev.edgewatch.incident.opened event.
+// Incident is the data of a dev.edgewatch.incident.opened, .updated or
+// .closed event.
 type Incident struct {
 	IncidentID  string     `json:"incident_id"`
 	Camera      string     `json:"camera"`

@@ -13,6 +13,9 @@ import (
 //go:embed schemas/*.json
 var schemaFiles embed.FS
 
+// schemaBase is the URL every schema's $id starts with.
+const schemaBase = "https://edgewatch.dev/schemas/"
+
 // Schemas validates event payloads against the contract's JSON Schemas.
 type Schemas struct {
 	byType map[string]*jsonschema.Schema
@@ -32,10 +35,13 @@ func LoadSchemas() (*Schemas, error) {
 		if err != nil {
 			return nil, fmt.Errorf("schema %s: %w", name, err)
 		}
-		if err := c.AddResource(name, doc); err != nil {
+		// Each schema is added under its $id, so one can $ref another
+		// by its file name.
+		url := schemaBase + name
+		if err := c.AddResource(url, doc); err != nil {
 			return nil, fmt.Errorf("schema %s: %w", name, err)
 		}
-		return c.Compile(name)
+		return c.Compile(url)
 	}
 	detection, err := compile("detection.schema.json")
 	if err != nil {
@@ -49,9 +55,19 @@ func LoadSchemas() (*Schemas, error) {
 	if err != nil {
 		return nil, err
 	}
+	updated, err := compile("incident-updated.schema.json")
+	if err != nil {
+		return nil, err
+	}
+	closed, err := compile("incident-closed.schema.json")
+	if err != nil {
+		return nil, err
+	}
 	s := &Schemas{byType: map[string]*jsonschema.Schema{
-		TypeIncidentOpened: incident,
-		TypeCaptionCreated: caption,
+		TypeIncidentOpened:  incident,
+		TypeIncidentUpdated: updated,
+		TypeIncidentClosed:  closed,
+		TypeCaptionCreated:  caption,
 	}}
 	for _, class := range Classes() {
 		s.byType[DetectionType(class)] = detection
@@ -90,5 +106,5 @@ func Types() []string {
 	for _, c := range Classes() {
 		t = append(t, DetectionType(c))
 	}
-	return append(t, TypeIncidentOpened, TypeCaptionCreated)
+	return append(t, TypeIncidentOpened, TypeIncidentUpdated, TypeIncidentClosed, TypeCaptionCreated)
 }

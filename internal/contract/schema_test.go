@@ -85,8 +85,8 @@ func TestTypesAreExactAndUnique(t *testing.T) {
 			t.Errorf("type %q is not an exact dev.edgewatch type", typ)
 		}
 	}
-	if len(seen) != 7 {
-		t.Fatalf("want 7 types, got %d", len(seen))
+	if len(seen) != 9 {
+		t.Fatalf("want 9 types, got %d", len(seen))
 	}
 }
 
@@ -103,5 +103,55 @@ func TestDocumentedExampleIsValid(t *testing.T) {
 	}
 	if err := s.Validate(TypeDetectionFire, raw); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestLifecycleSchemas holds updated events to an open incident and closed
+// events to a closed one with its end, and keeps the documented examples
+// valid.
+func TestLifecycleSchemas(t *testing.T) {
+	s, err := LoadSchemas()
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
+	open := Incident{IncidentID: "i-1", Camera: "cam-1", Class: "fire", Status: "open",
+		OpenedAt: now, LastSeenAt: now, Confidence: 0.8, Hits: 3, DetectionID: "d-1", Image: "/9j/4AAQ"}
+	closed := open
+	closed.Status, closed.ClosedAt, closed.Image = "closed", &now, ""
+	valid := func(typ string, v any) error {
+		raw, _ := json.Marshal(v)
+		return s.Validate(typ, raw)
+	}
+	if err := valid(TypeIncidentUpdated, open); err != nil {
+		t.Errorf("open incident as updated: %v", err)
+	}
+	if err := valid(TypeIncidentClosed, closed); err != nil {
+		t.Errorf("closed incident as closed: %v", err)
+	}
+	if valid(TypeIncidentUpdated, closed) == nil {
+		t.Error("a closed incident accepted as updated")
+	}
+	if valid(TypeIncidentClosed, open) == nil {
+		t.Error("an open incident accepted as closed")
+	}
+	noEnd := closed
+	noEnd.ClosedAt = nil
+	if valid(TypeIncidentClosed, noEnd) == nil {
+		t.Error("a closed event without closed_at accepted")
+	}
+	withImage := closed
+	withImage.Image = "/9j/4AAQ"
+	if valid(TypeIncidentClosed, withImage) == nil {
+		t.Error("a closed event with an image accepted")
+	}
+	for file, typ := range map[string]string{"incident-updated.json": TypeIncidentUpdated, "incident-closed.json": TypeIncidentClosed} {
+		raw, err := os.ReadFile("../../docs/examples/" + file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Validate(typ, raw); err != nil {
+			t.Errorf("docs/examples/%s: %v", file, err)
+		}
 	}
 }

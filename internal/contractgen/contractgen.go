@@ -139,6 +139,13 @@ type source struct {
 	classes []string
 	// prefix is the value of DetectionTypePrefix.
 	prefix string
+	// external are the types ExternalTypes returns, for consumers outside
+	// edgewatch.
+	external []string
+	// consts are the files' string constants by name, and externalNames the
+	// names ExternalTypes returns, resolved against consts at the end.
+	consts        map[string]string
+	externalNames []string
 }
 
 func parseSources(dir string) (source, error) {
@@ -175,6 +182,13 @@ func parseSources(dir string) (source, error) {
 	}
 	sort.Strings(s.imports)
 	sort.Strings(s.types)
+	for _, n := range s.externalNames {
+		v, ok := s.consts[n]
+		if !ok {
+			return s, fmt.Errorf("%s: ExternalTypes returns %s, which is no string constant of the contract", dir, n)
+		}
+		s.external = append(s.external, v)
+	}
 	switch {
 	case len(s.types) == 0:
 		return s, fmt.Errorf("%s: no Type* string constants", dir)
@@ -202,6 +216,12 @@ func collect(f *ast.File, s *source) {
 						continue
 					}
 					v, ok := stringLit(vs.Values[i])
+					if ok {
+						if s.consts == nil {
+							s.consts = map[string]string{}
+						}
+						s.consts[name.Name] = v
+					}
 					switch {
 					case !ok:
 					case strings.HasPrefix(name.Name, "Type"):
@@ -215,8 +235,40 @@ func collect(f *ast.File, s *source) {
 			if d.Name.Name == "Classes" && d.Recv == nil {
 				s.classes = returnedStrings(d)
 			}
+			if d.Name.Name == "ExternalTypes" && d.Recv == nil {
+				s.externalNames = returnedNames(d)
+			}
 		}
 	}
+}
+
+// returnedNames are the identifiers in the []string literal a function
+// returns.
+func returnedNames(fn *ast.FuncDecl) []string {
+	lit := returnedLiteral(fn)
+	if lit == nil {
+		return nil
+	}
+	var out []string
+	for _, e := range lit.Elts {
+		if id, ok := e.(*ast.Ident); ok {
+			out = append(out, id.Name)
+		}
+	}
+	return out
+}
+
+// returnedLiteral is the composite literal a one-statement function returns.
+func returnedLiteral(fn *ast.FuncDecl) *ast.CompositeLit {
+	if fn.Body == nil || len(fn.Body.List) != 1 {
+		return nil
+	}
+	ret, ok := fn.Body.List[0].(*ast.ReturnStmt)
+	if !ok || len(ret.Results) != 1 {
+		return nil
+	}
+	lit, _ := ret.Results[0].(*ast.CompositeLit)
+	return lit
 }
 
 // returnedStrings is the []string literal a function returns.
@@ -313,7 +365,7 @@ func tableFile(s source) []byte {
 	b.WriteString(header)
 	b.WriteString("package contract\n\n")
 	b.WriteString("// Edgewatch is edgewatch's event contract: its exact event types, sorted,\n")
-	b.WriteString("// and its incident classes.\n")
+	b.WriteString("// its incident classes and the types published for outside consumers.\n")
 	b.WriteString("func Edgewatch() Contract {\n\treturn Contract{\n\t\tTypes: []string{\n")
 	for _, t := range s.types {
 		b.WriteString("\t\t\t" + strconv.Quote(t) + ",\n")
@@ -325,6 +377,17 @@ func tableFile(s source) []byte {
 		}
 		b.WriteString(strconv.Quote(c))
 	}
-	b.WriteString("},\n\t}\n}\n")
+	b.WriteString("},\n")
+	if len(s.external) > 0 {
+		b.WriteString("\t\tExternal: []string{")
+		for i, t := range s.external {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(strconv.Quote(t))
+		}
+		b.WriteString("},\n")
+	}
+	b.WriteString("\t}\n}\n")
 	return b.Bytes()
 }

@@ -59,6 +59,8 @@ type Options struct {
 	Cooldown time.Duration
 	// NotifyOnClose queues a notification when an incident closes too.
 	NotifyOnClose bool
+	// Events turns on the incident event outbox; nil leaves it off.
+	Events *EventOptions
 }
 
 // Store is the alert function's PostgreSQL store.
@@ -92,6 +94,8 @@ type Outcome struct {
 	Ended []incident.Incident
 	// Notify is true when notifications were queued.
 	Notify bool
+	// Events is true when incident events were queued.
+	Events bool
 }
 
 // StoreDetection stores d and folds it into its incident, once per event id.
@@ -164,6 +168,21 @@ func (s *Store) storeDetection(ctx context.Context, d incident.Detection) (Outco
 	}
 	if err != nil {
 		return Outcome{}, err
+	}
+	if opened {
+		err = s.markAnnounced(ctx, tx, inc, received(d))
+	} else if found {
+		out.Events, err = s.queueUpdated(ctx, tx, inc, received(d))
+	}
+	if err != nil {
+		return Outcome{}, err
+	}
+	if len(out.Ended) > 0 {
+		queued, err := s.queueClosed(ctx, tx, out.Ended[0])
+		if err != nil {
+			return Outcome{}, err
+		}
+		out.Events = out.Events || queued
 	}
 	if opened && inc.Snapshot == nil {
 		// The best detection came earlier: the opened event still carries
@@ -462,6 +481,9 @@ func (s *Store) closeOne(ctx context.Context, camera, class string, now time.Tim
 	}
 	inc.Status, inc.ClosedAt = status, &end
 	if err := s.end(ctx, tx, &inc); err != nil {
+		return incident.Incident{}, 0, false, err
+	}
+	if _, err := s.queueClosed(ctx, tx, inc); err != nil {
 		return incident.Incident{}, 0, false, err
 	}
 	n := 0

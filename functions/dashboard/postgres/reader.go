@@ -1,6 +1,7 @@
-// Package postgres reads incidents from the alert function's PostgreSQL
-// schema, read-only. The dashboard never migrates: it waits until alert has
-// brought the schema to the version it needs.
+// Package postgres reads incidents from the read model that the alert
+// function's migrations keep for the dashboard, the dashboard_incidents view,
+// read-only and nothing else (docs/alert.md, "Read model"). The dashboard
+// never migrates: it waits until alert has created the view.
 package postgres
 
 import (
@@ -12,11 +13,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/edgewatch/edgewatch/functions/dashboard/internal/contract"
 	"github.com/lib/pq"
 )
-
-// RequiredSchema is the schema_migrations version the dashboard reads.
-const RequiredSchema = 1
 
 // ErrNotFound is returned for an incident (or snapshot) that does not exist
 // or is not shown.
@@ -80,10 +79,10 @@ type Reader struct {
 // NewReader returns a reader over db.
 func NewReader(db *sql.DB) *Reader { return &Reader{db: db} }
 
-// SchemaReady reports whether alert has migrated the schema far enough.
+// SchemaReady reports whether alert has created the read model with every
+// column the dashboard reads.
 func (r *Reader) SchemaReady(ctx context.Context) (bool, error) {
-	var v sql.NullInt64
-	err := r.db.QueryRowContext(ctx, `SELECT max(version) FROM schema_migrations`).Scan(&v)
+	rows, err := r.db.QueryContext(ctx, `SELECT `+columns+` FROM `+contract.ReadModelView+` LIMIT 0`)
 	var pqErr *pq.Error
 	if errors.As(err, &pqErr) && pqErr.Code == "42P01" { // undefined_table
 		return false, nil
@@ -91,22 +90,21 @@ func (r *Reader) SchemaReady(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	return v.Valid && v.Int64 >= RequiredSchema, nil
+	return true, rows.Close()
 }
 
 // Channel returns the LISTEN channel on which alert's schema announces
-// incident changes.
+// changes to the read model.
 func (r *Reader) Channel(ctx context.Context) (string, error) {
 	var schema string
 	if err := r.db.QueryRowContext(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
 		return "", err
 	}
-	return "edgewatch." + schema + ".incidents", nil
+	return contract.IncidentChannel(schema), nil
 }
 
-const columns = `id, camera, class, status, opened_at, last_seen_at, closed_at, max_confidence, hits, lat, lon,
-	coalesce(caption, ''), coalesce(caption_model, ''), snapshot IS NOT NULL,
-	(extract(epoch FROM updated_at) * 1000000)::bigint`
+const columns = `id, camera, class, status, opened_at, last_seen_at, closed_at, confidence, hits, lat, lon,
+	caption, caption_model, snapshot IS NOT NULL, version`
 
 func scan(row interface{ Scan(...any) error }) (Incident, error) {
 	var (
@@ -132,7 +130,7 @@ func scan(row interface{ Scan(...any) error }) (Incident, error) {
 
 // List returns the incidents that match f, newest opening first.
 func (r *Reader) List(ctx context.Context, f Filter) ([]Incident, error) {
-	where := []string{`status IN ('open', 'closed')`}
+	var where []string
 	var args []any
 	arg := func(v any) string {
 		args = append(args, v)
@@ -153,8 +151,11 @@ func (r *Reader) List(ctx context.Context, f Filter) ([]Incident, error) {
 	if f.Status != "" {
 		where = append(where, "status = "+arg(f.Status))
 	}
-	q := `SELECT ` + columns + ` FROM incidents WHERE ` + strings.Join(where, " AND ") +
-		` ORDER BY opened_at DESC, id LIMIT ` + arg(f.Limit)
+	q := `SELECT ` + columns + ` FROM ` + contract.ReadModelView
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, " AND ")
+	}
+	q += ` ORDER BY opened_at DESC, id LIMIT ` + arg(f.Limit)
 	rows, err := r.db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list incidents: %w", err)
@@ -173,8 +174,8 @@ func (r *Reader) List(ctx context.Context, f Filter) ([]Incident, error) {
 
 // Get returns one shown incident.
 func (r *Reader) Get(ctx context.Context, id string) (Incident, error) {
-	inc, err := scan(r.db.QueryRowContext(ctx, `SELECT `+columns+` FROM incidents
-		WHERE id::text = $1 AND status IN ('open', 'closed')`, id))
+	inc, err := scan(r.db.QueryRowContext(ctx, `SELECT `+columns+` FROM `+contract.ReadModelView+`
+		WHERE id = $1`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Incident{}, ErrNotFound
 	}
@@ -184,8 +185,8 @@ func (r *Reader) Get(ctx context.Context, id string) (Incident, error) {
 // Snapshot returns the JPEG snapshot of a shown incident.
 func (r *Reader) Snapshot(ctx context.Context, id string) ([]byte, error) {
 	var img []byte
-	err := r.db.QueryRowContext(ctx, `SELECT snapshot FROM incidents
-		WHERE id::text = $1 AND status IN ('open', 'closed') AND snapshot IS NOT NULL`, id).Scan(&img)
+	err := r.db.QueryRowContext(ctx, `SELECT snapshot FROM `+contract.ReadModelView+`
+		WHERE id = $1 AND snapshot IS NOT NULL`, id).Scan(&img)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}

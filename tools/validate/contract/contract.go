@@ -13,6 +13,9 @@ type Contract struct {
 	Types []string
 	// Classes are the incident classes ("accident", "fire", ...).
 	Classes []string
+	// External are the types published for consumers outside edgewatch
+	// (the contract's ExternalTypes): no committed Trigger needs to take them.
+	External []string
 }
 
 // HasType reports whether t is one of the contract's event types.

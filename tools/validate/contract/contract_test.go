@@ -27,4 +27,9 @@ func TestEdgewatchTable(t *testing.T) {
 			t.Errorf("type %q names no class", typ)
 		}
 	}
+	for _, typ := range c.External {
+		if !c.HasType(typ) {
+			t.Errorf("external type %q is not a type of the contract", typ)
+		}
+	}
 }

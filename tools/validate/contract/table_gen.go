@@ -3,7 +3,7 @@
 package contract
 
 // Edgewatch is edgewatch's event contract: its exact event types, sorted,
-// and its incident classes.
+// its incident classes and the types published for outside consumers.
 func Edgewatch() Contract {
 	return Contract{
 		Types: []string{
@@ -12,9 +12,12 @@ func Edgewatch() Contract {
 			"dev.edgewatch.detection.fire",
 			"dev.edgewatch.detection.gun",
 			"dev.edgewatch.detection.knife",
+			"dev.edgewatch.incident.closed",
 			"dev.edgewatch.incident.opened",
+			"dev.edgewatch.incident.updated",
 			"dev.edgewatch.motion.detected",
 		},
-		Classes: []string{"accident", "fire", "gun", "knife"},
+		Classes:  []string{"accident", "fire", "gun", "knife"},
+		External: []string{"dev.edgewatch.incident.updated", "dev.edgewatch.incident.closed"},
 	}
 }

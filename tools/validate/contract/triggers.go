@@ -121,7 +121,7 @@ func CheckTriggers(c Contract, objs []objects.Object) *report.List {
 	}
 
 	for _, typ := range c.Types {
-		if len(delivered[typ]) == 0 {
+		if len(delivered[typ]) == 0 && !contains(c.External, typ) {
 			l.Addf("config/triggers", "", check, "event type %q of the contract reaches no Trigger: its events would be dropped by the Broker", typ)
 		}
 	}

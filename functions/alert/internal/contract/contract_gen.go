@@ -26,9 +26,21 @@ const (
 	TypeDetectionKnife = "dev.edgewatch.detection.knife"
 	// TypeIncidentOpened announces a new incident, once per incident.
 	TypeIncidentOpened = "dev.edgewatch.incident.opened"
+	// TypeIncidentUpdated announces a change of an open incident (more
+	// sightings, a better snapshot), at most one per alert's update
+	// interval; its id is incident-<id>.updated.<n>.
+	TypeIncidentUpdated = "dev.edgewatch.incident.updated"
+	// TypeIncidentClosed announces the end of an incident, once per
+	// incident; its id is incident-<id>.closed.
+	TypeIncidentClosed = "dev.edgewatch.incident.closed"
 	// TypeCaptionCreated carries a description of the suspect of an incident.
 	TypeCaptionCreated = "dev.edgewatch.caption.created"
 )
+
+// ExternalTypes are published for consumers outside edgewatch, who add
+// their own Triggers (docs/events.md, "Consuming an incident's lifecycle");
+// no committed Trigger needs to take them.
+func ExternalTypes() []string { return []string{TypeIncidentUpdated, TypeIncidentClosed} }
 
 // DetectionTypePrefix is the common prefix of the four detection types.
 const DetectionTypePrefix = "dev.edgewatch.detection."
@@ -81,6 +93,16 @@ const (
 
 // CameraSource returns the CloudEvent source of a camera-originated event.
 func CameraSource(camera string) string { return "/cameras/" + camera }
+
+// The dashboard's read model, owned by alert's migrations (docs/alert.md,
+// "Read model"): the dashboard reads this view and nothing else of alert's
+// schema, and LISTENs on IncidentChannel for changes to it.
+const ReadModelView = "dashboard_incidents"
+
+// IncidentChannel returns the PostgreSQL NOTIFY channel on which alert's
+// schema announces every change to a row of the read model; the payload is
+// the incident id.
+func IncidentChannel(schema string) string { return "edgewatch." + schema + ".incidents" }
 
 // Content types.
 const (
@@ -148,7 +170,8 @@ type Detection struct {
 	Objects    []Object  `json:"objects,omitempty"`
 }
 
-// Incident is the data of a dev.edgewatch.incident.opened event.
+// Incident is the data of a dev.edgewatch.incident.opened, .updated or
+// .closed event.
 type Incident struct {
 	IncidentID  string     `json:"incident_id"`
 	Camera      string     `json:"camera"`
