@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"net"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -51,4 +52,27 @@ func isCommand(p portholder.Process, cmd string) bool {
 // isEdgewatch reports whether a process runs the edgewatch command.
 func isEdgewatch(p portholder.Process) bool {
 	return len(p.Args) > 0 && strings.TrimSuffix(filepath.Base(p.Args[0]), " (deleted)") == "edgewatch"
+}
+
+// upPorts lists the local ports a run listens on.
+func upPorts(o upOptions) []int {
+	ports := []int{o.brokerPort}
+	n := offsetMotion
+	if o.noMotion {
+		n = offsetDashboard
+	}
+	for off := 0; off <= n; off++ {
+		ports = append(ports, o.firstPort+off, o.metricsPort+1+off)
+	}
+	ports = append(ports, o.metricsPort)
+	if o.idle > 0 {
+		ports = append(ports, o.firstPort+offsetDetect+1000)
+	}
+	if os.Getenv("VLM_URL") == "" {
+		ports = append(ports, o.firstPort+offsetVLM)
+	}
+	if os.Getenv("NOTIFY_WEBHOOK_URL") == "" {
+		ports = append(ports, o.firstPort+offsetWebhook)
+	}
+	return ports
 }
