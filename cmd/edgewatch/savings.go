@@ -13,10 +13,6 @@ import (
 	"github.com/edgewatch/edgewatch/internal/savings"
 )
 
-// scenarioStart is where generated timelines begin, so that a scenario and
-// seed always give the same timeline.
-var scenarioStart = time.Date(2026, 12, 3, 0, 0, 0, 0, time.UTC)
-
 // savingsOverrides are the flags that replace what the manifests say.
 type savingsOverrides struct {
 	window, grace, coldStart, serviceTime time.Duration
