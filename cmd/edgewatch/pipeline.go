@@ -4,15 +4,13 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+
+	"github.com/edgewatch/edgewatch/internal/functions"
 )
 
-// Local ports, counted from --first-port.
+// Local ports of the stand-ins for outside services, counted from
+// --first-port; the functions' come from the function table.
 const (
-	offsetDetect = iota
-	offsetAlert
-	offsetCaption
-	offsetDashboard
-	offsetMotion
 	offsetVLM     = 9
 	offsetWebhook = 10
 )
@@ -55,8 +53,15 @@ func (p *pipeline) bannerLines(o upOptions, brokerURL string) [][2]string {
 		}
 	}
 	lines = append(lines, p.extra...)
+	lowest, highest := o.metricsPort, o.metricsPort
+	for i, s := range p.services {
+		if i == 0 || s.metricsPort < lowest {
+			lowest = s.metricsPort
+		}
+		highest = max(highest, s.metricsPort)
+	}
 	lines = append(lines, [2]string{"metrics", fmt.Sprintf("http://%s:%d/metrics (broker, runner), ports %d-%d (functions)",
-		o.host, o.metricsPort, o.metricsPort+1, o.metricsPort+len(p.services))})
+		o.host, o.metricsPort, lowest, highest)})
 	return lines
 }
 
@@ -83,23 +88,36 @@ func planPipeline(ctx context.Context, log *slog.Logger, o upOptions, state stri
 	}
 
 	db := "DATABASE_URL=" + o.databaseURL
-	p.services = []service{
-		{name: "alert", port: port(offsetAlert), env: []string{db,
-			"NOTIFY_WEBHOOK_URL=" + webhookURL}},
-		{name: "caption", port: port(offsetCaption), env: vlmEnv},
-		{name: "dashboard", port: port(offsetDashboard), env: []string{db, "MAP_NOTICE=" + modelNote}},
-		{name: "detect", port: port(offsetDetect), activated: o.idle > 0, env: append(modelEnv, "K_SINK="+brokerURL)},
+	// Configuration only the local run supplies, by function.
+	env := map[string][]string{
+		"alert":     {db, "NOTIFY_WEBHOOK_URL=" + webhookURL},
+		"caption":   vlmEnv,
+		"dashboard": {db, "MAP_NOTICE=" + modelNote},
+		"detect":    append(modelEnv, "K_SINK="+brokerURL),
 	}
 	if !o.noMotion {
 		camEnv, err := prepareCameras(state)
 		if err != nil {
 			return nil, err
 		}
-		p.services = append(p.services, service{name: "motion-source", port: port(offsetMotion), source: true,
-			env: append(camEnv, "K_SINK="+brokerURL, "STOP_TIMEOUT="+sourceStopBound(o.stopTimeout).String())})
+		env["motion-source"] = append(camEnv, "K_SINK="+brokerURL, "STOP_TIMEOUT="+sourceStopBound(o.stopTimeout).String())
 	}
-	for i := range p.services {
-		p.services[i].metricsPort = o.metricsPort + 1 + i
+	for _, f := range plannedFunctions(o) {
+		p.services = append(p.services, service{name: f.Name, port: port(f.Port), metricsPort: o.metricsPort + f.Metrics,
+			activated: f.Role == functions.ScaleToZero && o.idle > 0, source: f.Role == functions.Source, env: env[f.Name]})
 	}
 	return p, nil
+}
+
+// plannedFunctions lists the functions of the table a run starts: all but
+// the sources under -no-motion.
+func plannedFunctions(o upOptions) []functions.Function {
+	var out []functions.Function
+	for _, f := range functions.All() {
+		if f.Role == functions.Source && o.noMotion {
+			continue
+		}
+		out = append(out, f)
+	}
+	return out
 }

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/edgewatch/edgewatch/internal/functions"
 	"github.com/edgewatch/edgewatch/internal/portholder"
 )
 
@@ -57,17 +58,13 @@ func isEdgewatch(p portholder.Process) bool {
 // upPorts lists the local ports a run listens on.
 func upPorts(o upOptions) []int {
 	ports := []int{o.brokerPort}
-	n := offsetMotion
-	if o.noMotion {
-		n = offsetDashboard
-	}
-	for off := 0; off <= n; off++ {
-		ports = append(ports, o.firstPort+off, o.metricsPort+1+off)
+	for _, f := range plannedFunctions(o) {
+		ports = append(ports, o.firstPort+f.Port, o.metricsPort+f.Metrics)
+		if f.Role == functions.ScaleToZero && o.idle > 0 {
+			ports = append(ports, o.firstPort+f.Port+1000) // the process behind the activator
+		}
 	}
 	ports = append(ports, o.metricsPort)
-	if o.idle > 0 {
-		ports = append(ports, o.firstPort+offsetDetect+1000)
-	}
 	if os.Getenv("VLM_URL") == "" {
 		ports = append(ports, o.firstPort+offsetVLM)
 	}
