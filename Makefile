@@ -17,8 +17,8 @@ GO ?= go
 export GOWORK := $(CURDIR)/edgewatch.work
 # Every module of the workspace, as package patterns.
 MODULES := $(shell GOWORK='$(GOWORK)' GOTOOLCHAIN=$(GO_TOOLCHAIN) $(GO) list -m -f '{{.Path}}/...')
-# Modules that link OpenCV through gocv.
-GOCV_MODULES := github.com/edgewatch/edgewatch/functions/detect/... github.com/edgewatch/edgewatch/functions/motion-source/...
+# Modules that link OpenCV through gocv: the rows of the function table with opencv yes.
+GOCV_MODULES := $(shell awk '/^[a-z0-9]/ && $$5 == "yes" { printf "github.com/edgewatch/edgewatch/functions/%s/... ", $$1 }' internal/functions/functions.txt)
 TEST_FLAGS ?= -count=1 -timeout 20m
 BENCH ?= .
 BENCHTIME ?= 1s

@@ -5,10 +5,11 @@
 #   REGISTRY=ghcr.io/you hack/deploy.sh prod    any cluster; REGISTRY is where images are pushed
 #   REGISTRY=ghcr.io/you hack/deploy.sh external   prod on a RabbitMQ outside the cluster
 #
-# Images: detect and motion-source link OpenCV through cgo, so they are built from their Dockerfiles:
-# detect-cuda (Dockerfile.cuda) for the GPU Service of config/services/detect.yaml, and detect
-# (Dockerfile, CPU) for the dev overlay, whose kind cluster has no GPU; alert, caption and dashboard are pure Go
-# and built by Knative Functions' host builder (func build --builder=host). Every image is tagged with
+# Images: the function table (internal/functions/functions.txt) says how each is built. detect and
+# motion-source link OpenCV through cgo, so they are built from their Dockerfiles: detect-cuda
+# (Dockerfile.cuda) for the GPU Service of config/services/detect.yaml, and detect (Dockerfile, CPU) for the
+# dev overlay, whose kind cluster has no GPU; alert, caption and dashboard are pure Go and built by Knative
+# Functions' host builder (func build --builder=host). Every image is tagged with
 # the commit, and the overlay is applied with those tags through a generated kustomization, so that
 # one declarative tree (config/) owns every Knative Service: `func deploy` would rewrite a Service
 # from func.yaml and drop what func.yaml cannot say (GPU, node selector, tolerations, secrets).
@@ -23,7 +24,7 @@
 #
 # Needs docker, go, func v0.49.2 (FUNC=path; hack/knative-cli.sh build func builds it), kubectl;
 # cannot run on a machine without Docker and a cluster.
-# Options (environment): REGISTRY, TAG (default: the commit), SKIP_BUILD=1, MONITORING=1, FUNC.
+# Options (environment): REGISTRY, TAG (default: the commit), SKIP_BUILD=1, MONITORING=1, FUNC, PLAN_ONLY=1.
 set -o errexit -o nounset -o pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -43,20 +44,35 @@ FUNC="${FUNC:-func}"
 command -v "${FUNC}" >/dev/null || FUNC="kn func"
 step() { echo "==> $*" >&2; }
 
-# image:function:Dockerfile for every image built with docker, and the model detect's image bakes in.
+# The model detect's image bakes in.
 case "${overlay}" in
-  dev)
-    docker_images=(detect:detect:Dockerfile motion-source:motion-source:Dockerfile)
-    model=yolov4-tiny model_kind=tiny
-    ;;
-  *)
-    docker_images=(detect-cuda:detect:Dockerfile.cuda motion-source:motion-source:Dockerfile)
-    model=yolov4 model_kind=full
-    ;;
+  dev) model=yolov4-tiny model_kind=tiny ;;
+  *) model=yolov4 model_kind=full ;;
 esac
+# image:function:Dockerfile for every image built with docker, and the functions func builds, from the
+# function table (internal/functions/functions.txt): a row's gpu image replaces its image outside dev, whose
+# kind cluster has no GPU.
+docker_images=()
+func_functions=()
+while read -r name _kind _port _metrics _opencv _role image gpu _summary; do
+  [[ -z "${name}" || "${name}" == \#* ]] && continue
+  if [[ "${image}" == func ]]; then
+    func_functions+=("${name}")
+  elif [[ "${overlay}" != dev && "${gpu}" != - ]]; then
+    docker_images+=("${gpu%%:*}:${name}:${gpu#*:}")
+  else
+    docker_images+=("${name}:${name}:${image}")
+  fi
+done <"${root}/internal/functions/functions.txt"
 docker_functions=()
 for spec in "${docker_images[@]}"; do docker_functions+=("${spec%%:*}"); done
-func_functions=(alert caption dashboard)
+# PLAN_ONLY=1 prints what would be built, "docker IMAGE:FUNCTION:DOCKERFILE" or "func FUNCTION" a line, and
+# stops there (hack/deploy_test.go checks it against the function table).
+if [[ "${PLAN_ONLY:-0}" == 1 ]]; then
+  printf 'docker %s\n' "${docker_images[@]}"
+  printf 'func %s\n' "${func_functions[@]}"
+  exit 0
+fi
 
 work="$(mktemp -d)"
 trap 'rm -rf "${work}"' EXIT

@@ -15,6 +15,9 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
+
+	"github.com/edgewatch/edgewatch/internal/functions"
 )
 
 func main() {
@@ -63,7 +66,7 @@ func usage() error {
 
   up                  run the whole pipeline on this machine (Ctrl-C stops it)
   broker              run the local broker alone
-  function NAME       host one function (detect, alert, caption, dashboard, motion-source)
+  function NAME       host one function (`+strings.Join(functions.Names(), ", ")+`)
   send [flags] FILE   post a CloudEvent with FILE as its data to the broker
   savings [flags]     what scaling detect to zero saves, per retention period
   timeline gen|sort   generate a busy or quiet timeline, or sort a captured one

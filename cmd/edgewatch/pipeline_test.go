@@ -3,11 +3,14 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/edgewatch/edgewatch/functions/detect/darknet"
 	"github.com/edgewatch/edgewatch/functions/detect/onnx"
+	"github.com/edgewatch/edgewatch/internal/functions"
 )
 
 func TestPrepareModelFallsBackToTheAnnouncedDemoModel(t *testing.T) {
@@ -125,8 +128,22 @@ func TestPlanGivesEveryFunctionItsOwnPorts(t *testing.T) {
 			t.Fatal("detect does not scale to zero")
 		}
 	}
-	if len(p.services) != 5 {
-		t.Fatalf("%d services planned, want 5", len(p.services))
+	if want := len(functions.All()); len(p.services) != want {
+		t.Fatalf("%d services planned, want %d", len(p.services), want)
+	}
+	// Every port the plan uses is one the run checks is free first.
+	checked := upPorts(o)
+	for _, s := range p.services {
+		f, ok := functions.ByName(s.name)
+		if !ok || s.port != o.firstPort+f.Port || s.metricsPort != o.metricsPort+f.Metrics {
+			t.Errorf("%s: ports %d and %d, not the function table's (%+v)", s.name, s.port, s.metricsPort, f)
+		}
+		_, process, _ := strings.Cut(s.processAddr("127.0.0.1"), ":")
+		for _, port := range []string{strconv.Itoa(s.port), strconv.Itoa(s.metricsPort), process} {
+			if !slices.Contains(checked, mustAtoi(t, port)) {
+				t.Errorf("%s: port %s is not among those checked before the start (%v)", s.name, port, checked)
+			}
+		}
 	}
 	urls := p.serviceURLs("127.0.0.1")
 	for _, name := range []string{"detect", "alert", "caption"} {
@@ -152,4 +169,13 @@ func value(env []string, key string) string {
 		}
 	}
 	return ""
+}
+
+func mustAtoi(t *testing.T, s string) int {
+	t.Helper()
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }

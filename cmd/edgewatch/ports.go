@@ -3,9 +3,11 @@ package main
 import (
 	"fmt"
 	"net"
+	"os"
 	"path/filepath"
 	"strings"
 
+	"github.com/edgewatch/edgewatch/internal/functions"
 	"github.com/edgewatch/edgewatch/internal/portholder"
 )
 
@@ -51,4 +53,23 @@ func isCommand(p portholder.Process, cmd string) bool {
 // isEdgewatch reports whether a process runs the edgewatch command.
 func isEdgewatch(p portholder.Process) bool {
 	return len(p.Args) > 0 && strings.TrimSuffix(filepath.Base(p.Args[0]), " (deleted)") == "edgewatch"
+}
+
+// upPorts lists the local ports a run listens on.
+func upPorts(o upOptions) []int {
+	ports := []int{o.brokerPort}
+	for _, f := range plannedFunctions(o) {
+		ports = append(ports, o.firstPort+f.Port, o.metricsPort+f.Metrics)
+		if f.Role == functions.ScaleToZero && o.idle > 0 {
+			ports = append(ports, o.firstPort+f.Port+1000) // the process behind the activator
+		}
+	}
+	ports = append(ports, o.metricsPort)
+	if os.Getenv("VLM_URL") == "" {
+		ports = append(ports, o.firstPort+offsetVLM)
+	}
+	if os.Getenv("NOTIFY_WEBHOOK_URL") == "" {
+		ports = append(ports, o.firstPort+offsetWebhook)
+	}
+	return ports
 }

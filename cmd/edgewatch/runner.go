@@ -2,14 +2,12 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"time"
@@ -18,7 +16,8 @@ import (
 
 	"github.com/edgewatch/edgewatch/internal/activator"
 	"github.com/edgewatch/edgewatch/internal/broker"
-	"github.com/edgewatch/edgewatch/internal/portholder"
+	"github.com/edgewatch/edgewatch/internal/httpserver"
+	"github.com/edgewatch/edgewatch/internal/localbroker"
 	"github.com/edgewatch/edgewatch/internal/supervisor"
 )
 
@@ -38,7 +37,7 @@ type runner struct {
 	plan       *pipeline
 	senders    *broker.Senders // who may send what, and each sender's token
 	sink       net.Listener    // the internal ingress, the functions' K_SINK
-	broker     *localBroker
+	broker     *localbroker.Broker
 	stopBroker context.CancelFunc // ends the broker's Run
 	sources    []unit             // functions that send events of their own
 	functions  []unit             // functions that answer events
@@ -57,7 +56,7 @@ type unit struct {
 }
 
 func newRunner(log *slog.Logger, o upOptions, exe, state string, out io.Writer) *runner {
-	r := &runner{log: log, o: o, exe: exe, state: state, out: out, reg: newRegistry(), group: supervisor.NewGroup(),
+	r := &runner{log: log, o: o, exe: exe, state: state, out: out, reg: httpserver.NewRegistry(), group: supervisor.NewGroup(),
 		stopBroker: func() {},
 		scales: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "edgewatch_runner_scale_events_total",
@@ -72,72 +71,6 @@ func newRunner(log *slog.Logger, o upOptions, exe, state string, out io.Writer) 
 	r.up = newUpTime(time.Now)
 	r.reg.MustRegister(r.scales, r.coldStart, r.up)
 	return r
-}
-
-// runUp runs the whole pipeline until the first stop signal, then stops it
-// in order within -stop-timeout (a second signal cuts that short).
-func runUp(sig *signals, log *slog.Logger, parent int, args []string) error {
-	o, err := parseUp(args)
-	if err != nil {
-		return err
-	}
-	if o.exitWithParent {
-		if err := exitWithParent(parent); err != nil {
-			return err
-		}
-	}
-	state, err := absState(o.stateDir)
-	if err != nil {
-		return err
-	}
-	exe, err := os.Executable()
-	if err != nil {
-		return err
-	}
-	proc := portholder.Proc{Root: "/proc"}
-	for _, port := range upPorts(o) {
-		if err := checkPort(proc, o.host, port); err != nil {
-			return err
-		}
-	}
-	r := newRunner(log, o, exe, state, os.Stdout)
-	err = r.start(sig.stop)
-	if err == nil {
-		banner(os.Stdout, r.plan.bannerLines(o, r.broker.url), r.plan.notes)
-		<-sig.stop.Done()
-	}
-	if sig.stop.Err() != nil {
-		log.Info("stopping", "cause", context.Cause(sig.stop))
-		if errors.Is(err, context.Canceled) {
-			err = nil // stopped during start-up, as asked
-		}
-	} else {
-		log.Error("start-up failed; stopping what was started", "err", err)
-	}
-	return errors.Join(err, r.stop(sig.force))
-}
-
-// upPorts lists the local ports a run listens on.
-func upPorts(o upOptions) []int {
-	ports := []int{o.brokerPort}
-	n := offsetMotion
-	if o.noMotion {
-		n = offsetDashboard
-	}
-	for off := 0; off <= n; off++ {
-		ports = append(ports, o.firstPort+off, o.metricsPort+1+off)
-	}
-	ports = append(ports, o.metricsPort)
-	if o.idle > 0 {
-		ports = append(ports, o.firstPort+offsetDetect+1000)
-	}
-	if os.Getenv("VLM_URL") == "" {
-		ports = append(ports, o.firstPort+offsetVLM)
-	}
-	if os.Getenv("NOTIFY_WEBHOOK_URL") == "" {
-		ports = append(ports, o.firstPort+offsetWebhook)
-	}
-	return ports
 }
 
 // start prepares the pipeline and starts it in dependency order: the
@@ -166,16 +99,16 @@ func (r *runner) start(ctx context.Context) error {
 	}
 	brokerCtx, stopBroker := context.WithCancel(context.Background())
 	r.stopBroker = stopBroker
-	r.broker, err = startBroker(ctx, brokerCtx, r.log, r.reg, brokerOptions{
-		addr:        fmt.Sprintf("%s:%d", r.o.host, r.o.brokerPort),
-		amqpURL:     r.o.amqpURL,
-		uid:         r.o.uid,
-		triggersDir: r.o.triggersDir,
-		services:    plan.serviceURLs(r.o.host),
-		stopTimeout: dispatchBound(r.o.stopTimeout),
-		internal:    r.sink,
-		readTimeout: r.o.readTimeout,
-		senders:     r.senders,
+	r.broker, err = localbroker.Start(ctx, brokerCtx, r.log, r.reg, localbroker.Options{
+		Addr:        fmt.Sprintf("%s:%d", r.o.host, r.o.brokerPort),
+		AMQPURL:     r.o.amqpURL,
+		UID:         r.o.uid,
+		TriggersDir: r.o.triggersDir,
+		Services:    plan.serviceURLs(r.o.host),
+		StopTimeout: dispatchBound(r.o.stopTimeout),
+		Internal:    r.sink,
+		ReadTimeout: r.o.readTimeout,
+		Senders:     r.senders,
 	})
 	if err != nil {
 		return err
@@ -183,7 +116,7 @@ func (r *runner) start(ctx context.Context) error {
 	if err := r.startServices(ctx, true); err != nil {
 		return err
 	}
-	r.metrics, err = serveMetrics(fmt.Sprintf("%s:%d", r.o.host, r.o.metricsPort), r.reg)
+	r.metrics, err = httpserver.ServeMetrics(fmt.Sprintf("%s:%d", r.o.host, r.o.metricsPort), r.reg)
 	return err
 }
 
@@ -269,7 +202,7 @@ func (r *runner) activate(s service, p *supervisor.Process) (unit, error) {
 		return unit{}, err
 	}
 	// A held request may wait for a cold start and then the function's work.
-	srv := boundedServer(a, r.o.readTimeout, r.o.readTimeout+activatorStartTimeout+time.Minute)
+	srv := httpserver.Bounded(a, r.o.readTimeout, r.o.readTimeout+activatorStartTimeout+time.Minute)
 	actx, cancel := context.WithCancel(context.Background())
 	go a.Run(actx)
 	go func() { _ = srv.Serve(ln) }()

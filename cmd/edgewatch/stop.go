@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/edgewatch/edgewatch/internal/localbroker"
 	"github.com/edgewatch/edgewatch/internal/supervisor"
 )
 
@@ -55,18 +56,18 @@ func (r *runner) stop(force context.Context) error {
 	if r.broker != nil {
 		r.stage(ctx, "broker dispatchers", []string{"deliveries in flight"}, time.Duration(float64(total)*dispatchShare),
 			func(ctx context.Context) error {
-				r.broker.b.CloseIngress()
+				r.broker.CloseIngress()
 				r.stopBroker()
-				return r.broker.drain(ctx)
+				return r.broker.Drain(ctx)
 			})
 	}
 	r.stage(ctx, "functions", names(r.functions), 0, r.stopUnits(r.functions))
 
 	r.stopBroker()
 	if r.broker != nil {
-		_ = r.broker.close()
+		_ = r.broker.Close()
 	} else {
-		closeListener(r.sink)
+		localbroker.CloseListener(r.sink)
 	}
 	if r.metrics != nil {
 		_ = r.metrics.Close()
@@ -75,7 +76,7 @@ func (r *runner) stop(force context.Context) error {
 		r.plan.close()
 	}
 	if r.o.teardown && r.broker != nil && ctx.Err() == nil {
-		if err := r.broker.b.Teardown(ctx); err != nil {
+		if err := r.broker.Teardown(ctx); err != nil {
 			r.log.Error("teardown", "err", err)
 		}
 	}

@@ -1,21 +1,17 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"flag"
 	"fmt"
-	"io"
-	"net"
-	"net/http"
+	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
-
-	"github.com/edgewatch/edgewatch/internal/supervisor"
+	"github.com/edgewatch/edgewatch/internal/httpserver"
+	"github.com/edgewatch/edgewatch/internal/portholder"
 )
 
 // upOptions are the flags of `edgewatch up`.
@@ -57,7 +53,7 @@ func parseUp(args []string) (upOptions, error) {
 	fs.BoolVar(&o.teardown, "teardown", false, "delete the broker's RabbitMQ exchanges and queues on exit (queued events are lost)")
 	fs.BoolVar(&o.noMotion, "no-motion", false, "do not start motion-source (send events with curl or edgewatch send)")
 	fs.DurationVar(&o.stopTimeout, "stop-timeout", 10*time.Second, "longest a graceful stop may take before what is left is killed")
-	fs.DurationVar(&o.readTimeout, "read-timeout", DefaultReadTimeout, "longest a client may take to send one request, body included, to the broker ingress or an activator")
+	fs.DurationVar(&o.readTimeout, "read-timeout", httpserver.DefaultReadTimeout, "longest a client may take to send one request, body included, to the broker ingress or an activator")
 	fs.BoolVar(&o.exitWithParent, "exit-with-parent", false, "stop when the process that started this one ends (make run sets it)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -71,97 +67,6 @@ func parseUp(args []string) (upOptions, error) {
 	return o, nil
 }
 
-// envOr returns the environment variable key, or def when it is empty.
-func envOr(key, def string) string {
-	if v := os.Getenv(key); v != "" {
-		return v
-	}
-	return def
-}
-
-// service is one function of the local pipeline.
-type service struct {
-	name        string
-	port        int
-	metricsPort int
-	env         []string
-	// activated services sit behind an activator on port and run on
-	// port+1000 when they are up.
-	activated bool
-	// source services send events of their own (motion-source); they are
-	// started last and stopped first.
-	source bool
-}
-
-func (s service) publicURL(host string) string {
-	return fmt.Sprintf("http://%s:%d/", host, s.port)
-}
-
-func (s service) processAddr(host string) string {
-	if s.activated {
-		return fmt.Sprintf("%s:%d", host, s.port+1000)
-	}
-	return fmt.Sprintf("%s:%d", host, s.port)
-}
-
-// processSpec describes a function's process in group: `edgewatch function
-// NAME` with the address, metrics port and configuration a cluster would
-// give it.
-func processSpec(exe string, s service, host string, state string, group *supervisor.Group) supervisor.Spec {
-	addr := s.processAddr(host)
-	env := append([]string{
-		"LISTEN_ADDRESS=" + addr,
-		fmt.Sprintf("METRICS_ADDRESS=%s:%d", host, s.metricsPort),
-	}, s.env...)
-	return supervisor.Spec{
-		Name:      s.name,
-		Path:      exe,
-		Args:      []string{"function", s.name},
-		Env:       env,
-		Dir:       state,
-		ReadyURL:  "http://" + addr + "/health/readiness",
-		Restart:   !s.activated,
-		StopGrace: 15 * time.Second,
-		Group:     group,
-	}
-}
-
-// serveMetrics serves the runner's own metrics registry until the returned
-// server is closed.
-func serveMetrics(addr string, reg *prometheus.Registry) (*http.Server, error) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, err
-	}
-	srv := boundedServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), 10*time.Second, 30*time.Second)
-	go func() { _ = srv.Serve(ln) }()
-	return srv, nil
-}
-
-// newRegistry returns the runner's registry with the Go and process collectors.
-func newRegistry() *prometheus.Registry {
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	return reg
-}
-
-// banner prints where everything listens.
-func banner(w io.Writer, lines [][2]string, notes []string) {
-	width := 0
-	for _, l := range lines {
-		width = max(width, len(l[0]))
-	}
-	fmt.Fprintln(w, strings.Repeat("─", 72))
-	fmt.Fprintln(w, " edgewatch is running — Ctrl-C stops it")
-	for _, l := range lines {
-		fmt.Fprintf(w, "  %-*s  %s\n", width, l[0], l[1])
-	}
-	for _, n := range notes {
-		fmt.Fprintln(w, "  ! "+n)
-	}
-	fmt.Fprintln(w, strings.Repeat("─", 72))
-}
-
 // absState makes the state directory and returns its absolute path.
 func absState(dir string) (string, error) {
 	abs, err := filepath.Abs(dir)
@@ -169,4 +74,47 @@ func absState(dir string) (string, error) {
 		return "", err
 	}
 	return abs, os.MkdirAll(abs, 0o755)
+}
+
+// runUp runs the whole pipeline until the first stop signal, then stops it
+// in order within -stop-timeout (a second signal cuts that short).
+func runUp(sig *signals, log *slog.Logger, parent int, args []string) error {
+	o, err := parseUp(args)
+	if err != nil {
+		return err
+	}
+	if o.exitWithParent {
+		if err := exitWithParent(parent); err != nil {
+			return err
+		}
+	}
+	state, err := absState(o.stateDir)
+	if err != nil {
+		return err
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	proc := portholder.Proc{Root: "/proc"}
+	for _, port := range upPorts(o) {
+		if err := checkPort(proc, o.host, port); err != nil {
+			return err
+		}
+	}
+	r := newRunner(log, o, exe, state, os.Stdout)
+	err = r.start(sig.stop)
+	if err == nil {
+		banner(os.Stdout, r.plan.bannerLines(o, r.broker.URL()), r.plan.notes)
+		<-sig.stop.Done()
+	}
+	if sig.stop.Err() != nil {
+		log.Info("stopping", "cause", context.Cause(sig.stop))
+		if errors.Is(err, context.Canceled) {
+			err = nil // stopped during start-up, as asked
+		}
+	} else {
+		log.Error("start-up failed; stopping what was started", "err", err)
+	}
+	return errors.Join(err, r.stop(sig.force))
 }

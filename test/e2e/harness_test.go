@@ -27,6 +27,8 @@ import (
 	"time"
 
 	_ "github.com/lib/pq"
+
+	"github.com/edgewatch/edgewatch/internal/functions"
 )
 
 // binary is the edgewatch command built once for the whole package.
@@ -73,17 +75,19 @@ func (p ports) broker() int  { return p.base }
 func (p ports) first() int   { return p.base + 1 }
 func (p ports) metrics() int { return p.base + 20 }
 
-// Offsets of `edgewatch up`: functions from first(), metrics from metrics()+1 in this order.
-func (p ports) alert() int     { return p.first() + 1 }
-func (p ports) dashboard() int { return p.first() + 3 }
+// Ports of `edgewatch up` from the function table: functions from first(), metrics from metrics().
+func (p ports) alert() int     { return p.of("alert") }
+func (p ports) dashboard() int { return p.of("dashboard") }
 
+func (p ports) of(name string) int {
+	f, _ := functions.ByName(name)
+	return p.first() + f.Port
+}
+
+// metricsOf is a function's metrics port; the runner's and broker's for any other name.
 func (p ports) metricsOf(name string) int {
-	for i, n := range []string{"alert", "caption", "dashboard", "detect", "motion-source"} {
-		if n == name {
-			return p.metrics() + 1 + i
-		}
-	}
-	return p.metrics()
+	f, _ := functions.ByName(name)
+	return p.metrics() + f.Metrics
 }
 
 // freePorts finds a block of 40 free ports (and the detect process's port, first()+1000).

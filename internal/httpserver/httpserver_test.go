@@ -1,4 +1,4 @@
-package main
+package httpserver
 
 import (
 	"bufio"
@@ -11,15 +11,15 @@ import (
 	"time"
 )
 
-// TestBoundedServerCutsATricklingBody sends a body one byte at a time,
+// TestBoundedCutsATricklingBody sends a body one byte at a time,
 // far slower than the read timeout allows, and expects the server to answer
 // or close the connection before the body is complete.
-func TestBoundedServerCutsATricklingBody(t *testing.T) {
+func TestBoundedCutsATricklingBody(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := boundedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := Bounded(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, err := io.ReadAll(r.Body); err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
