@@ -154,11 +154,26 @@ func (r *stopRig) signal(u *run, sig syscall.Signal) time.Duration {
 func (r *stopRig) portsFree(what string) {
 	r.t.Helper()
 	for _, port := range append(seq(r.ports.broker(), 12), append(seq(r.ports.metrics(), 6), r.ports.first()+1000)...) {
-		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
-		if err != nil {
+		if err := portFreed(port, 2*time.Second); err != nil {
 			r.t.Fatalf("%s: port %d still taken: %v", what, port, err)
 		}
-		ln.Close()
+	}
+}
+
+// portFreed waits up to within for port to be free. A process on its way
+// out gives up its memory (and with it the cmdline edgewatchProcesses reads)
+// before its files, so its sockets can outlive it by a moment.
+func portFreed(port int, within time.Duration) error {
+	deadline := time.Now().Add(within)
+	for {
+		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err == nil {
+			return ln.Close()
+		}
+		if time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 
