@@ -15,13 +15,13 @@ import (
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 
 	"github.com/edgewatch/edgewatch/functions/caption/dedup"
-	"github.com/edgewatch/edgewatch/functions/caption/incident"
+	"github.com/edgewatch/edgewatch/functions/caption/incidentevent"
 	"github.com/edgewatch/edgewatch/functions/caption/vlm"
 )
 
 // maxDataBytes bounds an incident event's data: the contract's largest
 // snapshot and room for the other fields.
-const maxDataBytes = incident.MaxImageBase64 + 64<<10
+const maxDataBytes = incidentevent.MaxImageBase64 + 64<<10
 
 // Limits of the caption schema.
 const (
@@ -106,17 +106,17 @@ func (s *service) badInput(e event.Event, status int, reason string) error {
 
 // readIncident checks the event's attributes and reads its incident and
 // snapshot. Errors are reasons for a 400.
-func readIncident(e event.Event) (incident.Incident, incident.Snapshot, error) {
-	var none incident.Snapshot
+func readIncident(e event.Event) (incidentevent.Incident, incidentevent.Snapshot, error) {
+	var none incidentevent.Snapshot
 	if e.Type() != TypeIncidentOpened {
-		return incident.Incident{}, none, fmt.Errorf("event type %q is not %s", e.Type(), TypeIncidentOpened)
+		return incidentevent.Incident{}, none, fmt.Errorf("event type %q is not %s", e.Type(), TypeIncidentOpened)
 	}
 	if ct := e.DataContentType(); ct != "" {
 		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != ContentTypeJSON {
-			return incident.Incident{}, none, fmt.Errorf("data content type %q is not %s", ct, ContentTypeJSON)
+			return incidentevent.Incident{}, none, fmt.Errorf("data content type %q is not %s", ct, ContentTypeJSON)
 		}
 	}
-	in, err := incident.Decode(e.Data())
+	in, err := incidentevent.Decode(e.Data())
 	if err != nil {
 		return in, none, err
 	}
@@ -133,7 +133,7 @@ func readIncident(e event.Event) (incident.Incident, incident.Snapshot, error) {
 }
 
 // describe asks the VLM about one snapshot and builds the caption event.
-func (s *service) describe(ctx context.Context, log *slog.Logger, in incident.Incident, snap incident.Snapshot) (*event.Event, error) {
+func (s *service) describe(ctx context.Context, log *slog.Logger, in incidentevent.Incident, snap incidentevent.Snapshot) (*event.Event, error) {
 	req := vlm.NewImageRequest(s.cfg.Model, s.cfg.prompt(in.Class), snap.JPEG, s.cfg.MaxTokens)
 	start := time.Now()
 	resp, err := s.client.Complete(ctx, req)
@@ -159,7 +159,7 @@ func (s *service) describe(ctx context.Context, log *slog.Logger, in incident.In
 }
 
 // captionEvent builds the dev.edgewatch.caption.created event of an incident.
-func (s *service) captionEvent(in incident.Incident, resp *vlm.ChatResponse) (*event.Event, error) {
+func (s *service) captionEvent(in incidentevent.Incident, resp *vlm.ChatResponse) (*event.Event, error) {
 	model := resp.Model
 	if model == "" {
 		model = s.cfg.Model
