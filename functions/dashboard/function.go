@@ -25,8 +25,8 @@ import (
 	_ "github.com/lib/pq" // the "postgres" database/sql driver
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/edgewatch/edgewatch/functions/dashboard/incidentreader"
 	"github.com/edgewatch/edgewatch/functions/dashboard/live"
-	"github.com/edgewatch/edgewatch/functions/dashboard/postgres"
 	"github.com/edgewatch/edgewatch/functions/dashboard/web"
 )
 
@@ -223,7 +223,7 @@ func (f *Function) Start(ctx context.Context, cfg map[string]string) error {
 	if err != nil {
 		return fmt.Errorf("dashboard: configuration: %w", err)
 	}
-	dsn := postgres.ReadOnly(c.DatabaseURL)
+	dsn := incidentreader.ReadOnly(c.DatabaseURL)
 	db, err := sql.Open("postgres", dsn)
 	if err != nil {
 		return errors.New("dashboard: DATABASE_URL is not a PostgreSQL connection string")
@@ -261,7 +261,7 @@ func (f *Function) Start(ctx context.Context, cfg map[string]string) error {
 }
 
 func (f *Function) run(ctx context.Context, c Config, dsn string) {
-	reader := postgres.NewReader(f.db)
+	reader := incidentreader.NewReader(f.db)
 	for wait := 200 * time.Millisecond; ; wait = min(2*wait, 5*time.Second) {
 		ok, err := reader.SchemaReady(ctx)
 		if ok {
@@ -286,7 +286,7 @@ func (f *Function) run(ctx context.Context, c Config, dsn string) {
 	}
 	hub := live.NewHub(dsn, channel, func(ctx context.Context, id string) ([]byte, bool, error) {
 		inc, err := reader.Get(ctx, id)
-		if errors.Is(err, postgres.ErrNotFound) {
+		if errors.Is(err, incidentreader.ErrNotFound) {
 			return nil, false, nil
 		}
 		if err != nil {

@@ -1,7 +1,7 @@
-// Package postgres reads incidents from the alert function's PostgreSQL
+// Package incidentreader reads incidents from the alert function's PostgreSQL
 // schema, read-only. The dashboard never migrates: it waits until alert has
 // brought the schema to the version it needs.
-package postgres
+package incidentreader
 
 import (
 	"context"
