@@ -13,7 +13,7 @@ import (
 	"github.com/edgewatch/edgewatch/functions/alert/notify/chat"
 	"github.com/edgewatch/edgewatch/functions/alert/notify/ntfy"
 	"github.com/edgewatch/edgewatch/functions/alert/notify/webhook"
-	"github.com/edgewatch/edgewatch/functions/alert/notify/x"
+	"github.com/edgewatch/edgewatch/functions/alert/notify/xpost"
 )
 
 // Config is the alert function's configuration, read from the cfg map that
@@ -188,7 +188,7 @@ func ParseConfig(cfg map[string]string, client *http.Client) (Config, error) {
 		add("ntfy", "NOTIFY_NTFY_CLASSES", all, n, err)
 	}
 	if tok := r.str("NOTIFY_X_TOKEN", ""); tok != "" {
-		n, err := x.New(x.Config{BaseURL: r.str("NOTIFY_X_URL", ""), Token: tok}, client)
+		n, err := xpost.New(xpost.Config{BaseURL: r.str("NOTIFY_X_URL", ""), Token: tok}, client)
 		add("x", "NOTIFY_X_CLASSES", "fire", n, err)
 	}
 	if err := c.Policy.Validate(); err != nil {
