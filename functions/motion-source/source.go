@@ -18,8 +18,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -118,43 +116,25 @@ func (s *Source) Start(ctx context.Context, cfg map[string]string) error {
 	if s.started {
 		return errors.New("motion-source: already started")
 	}
+	conf, err := parseSettings(cfg)
 	if s.log == nil {
-		s.log = slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: logLevel(cfg[KeyLogLevel])}))
+		s.log = slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: conf.logLevel()}))
 	}
-	cams, err := cameraconfig.Load(cfg)
+	cams, camErr := cameraconfig.Load(cfg)
+	if err = errors.Join(err, camErr); err != nil {
+		return fmt.Errorf("motion-source: configuration: %w", err)
+	}
+	client, err := emit.NewClient(conf.emitConfig())
 	if err != nil {
 		return err
 	}
-	sendCfg, err := emitConfig(cfg)
-	if err != nil {
-		return err
-	}
-	client, err := emit.NewClient(sendCfg)
-	if err != nil {
-		return err
-	}
-	modelInput, err := intKey(cfg, KeyModelInputSize, DefaultModelInputSize)
-	if err != nil {
-		return err
-	}
-	backoff, err := durationKey(cfg, KeyReconnectInitial, 500*time.Millisecond)
-	if err != nil {
-		return err
-	}
-	backoffMax, err := durationKey(cfg, KeyReconnectMax, 30*time.Second)
-	if err != nil {
-		return err
-	}
-	stopTimeout, err := durationKey(cfg, KeyStopTimeout, 0)
-	if err != nil {
-		return err
-	}
+	modelInput, backoff, backoffMax, stopTimeout := conf.ModelInputSize, conf.ReconnectInitial, conf.ReconnectMax, conf.StopTimeout
 	set, err := metrics.New(s.reg)
 	if err != nil {
 		return fmt.Errorf("motion-source: metrics: %w", err)
 	}
 	var recorder emit.Recorder
-	if path := cfg[KeyEventLog]; path != "" {
+	if path := conf.EventLog; path != "" {
 		l, err := eventlog.Open(path, func(err error) { s.log.Error("event log write failed; events are still sent", "err", err) })
 		if err != nil {
 			return fmt.Errorf("motion-source: %s: %w", KeyEventLog, err)
@@ -182,7 +162,7 @@ func (s *Source) Start(ctx context.Context, cfg map[string]string) error {
 		}
 		watchers = append(watchers, w)
 	}
-	if err := s.serveMetrics(cfg[KeyMetricsAddress]); err != nil {
+	if err := s.serveMetrics(conf.MetricsAddress); err != nil {
 		closeAll()
 		return err
 	}
@@ -318,63 +298,4 @@ func (s *Source) Handle(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(page)
-}
-
-func emitConfig(cfg map[string]string) (emit.Config, error) {
-	c := emit.Config{Sink: cfg[KeySink], Overrides: cfg[KeyOverrides], CACerts: cfg[KeyCACerts]}
-	var err error
-	if c.Backoff, err = durationKey(cfg, KeySendBackoff, 200*time.Millisecond); err != nil {
-		return c, err
-	}
-	if c.BackoffMax, err = durationKey(cfg, KeySendBackoffMax, emit.DefaultBackoffMax); err != nil {
-		return c, err
-	}
-	if c.BackoffMax < c.Backoff {
-		return c, fmt.Errorf("motion-source: %s (%s) is less than %s (%s)", KeySendBackoffMax, c.BackoffMax, KeySendBackoff, c.Backoff)
-	}
-	if c.BufferWindow, err = durationKey(cfg, KeyBufferWindow, emit.DefaultBufferWindow); err != nil {
-		return c, err
-	}
-	if c.BufferBytes, err = intKey(cfg, KeyBufferBytes, emit.DefaultBufferBytes); err != nil {
-		return c, err
-	}
-	if c.BufferBytes < 1<<20 {
-		return c, fmt.Errorf("motion-source: %s must be at least 1048576 (1 MiB), got %d", KeyBufferBytes, c.BufferBytes)
-	}
-	if c.Timeout, err = durationKey(cfg, KeySendTimeout, 10*time.Second); err != nil {
-		return c, err
-	}
-	return c, nil
-}
-
-func intKey(cfg map[string]string, key string, def int) (int, error) {
-	v := strings.TrimSpace(cfg[key])
-	if v == "" {
-		return def, nil
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < 0 {
-		return 0, fmt.Errorf("motion-source: %s must be a non-negative integer, got %q", key, v)
-	}
-	return n, nil
-}
-
-func durationKey(cfg map[string]string, key string, def time.Duration) (time.Duration, error) {
-	v := strings.TrimSpace(cfg[key])
-	if v == "" {
-		return def, nil
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil || d <= 0 {
-		return 0, fmt.Errorf("motion-source: %s must be a positive duration like 500ms, got %q", key, v)
-	}
-	return d, nil
-}
-
-func logLevel(v string) slog.Level {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(v)); err != nil {
-		return slog.LevelInfo
-	}
-	return l
 }
