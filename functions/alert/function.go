@@ -13,7 +13,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"strconv"
@@ -28,10 +27,10 @@ import (
 	_ "github.com/lib/pq" // the "postgres" database/sql driver
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/edgewatch/edgewatch/functions/alert/guard"
 	"github.com/edgewatch/edgewatch/functions/alert/incident"
+	"github.com/edgewatch/edgewatch/functions/alert/internal/metricsserver"
 	"github.com/edgewatch/edgewatch/functions/alert/notify"
 	"github.com/edgewatch/edgewatch/functions/alert/postgres"
 )
@@ -42,16 +41,15 @@ type Function struct {
 	registry *prometheus.Registry
 	client   *http.Client
 
-	metrics    *metrics
-	cfg        Config
-	db         *sql.DB
-	store      *postgres.Store
-	dispatcher *notify.Dispatcher
-	ready      atomic.Bool
-	cancel     context.CancelFunc
-	wg         sync.WaitGroup
-	metricsSrv *http.Server
-	metricsLn  net.Listener
+	metrics       *metrics
+	cfg           Config
+	db            *sql.DB
+	store         *postgres.Store
+	dispatcher    *notify.Dispatcher
+	ready         atomic.Bool
+	cancel        context.CancelFunc
+	wg            sync.WaitGroup
+	metricsServer *metricsserver.Server
 	// now is alert's clock: receive times and the closer's.
 	now func() time.Time
 }
@@ -115,15 +113,9 @@ func (f *Function) Start(ctx context.Context, cfg map[string]string) error {
 	for _, ch := range c.Channels {
 		dc.Notifiers[ch.Name] = ch.Notifier
 	}
-	if c.MetricsAddress != "off" {
-		ln, err := net.Listen("tcp", c.MetricsAddress)
-		if err != nil {
-			db.Close()
-			return fmt.Errorf("alert: metrics address: %w", err)
-		}
-		f.metricsLn = ln
-		f.metricsSrv = &http.Server{Handler: promhttp.HandlerFor(f.registry, promhttp.HandlerOpts{}), ReadHeaderTimeout: 5 * time.Second}
-		go f.metricsSrv.Serve(ln) //nolint:errcheck // ends with Shutdown
+	if f.metricsServer, err = metricsserver.Start(c.MetricsAddress, f.registry, f.logger); err != nil {
+		db.Close()
+		return fmt.Errorf("alert: metrics address: %w", err)
 	}
 	f.cfg, f.metrics, f.db, f.store, f.dispatcher = c, m, db, store, notify.NewDispatcher(dc)
 	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
@@ -195,9 +187,7 @@ func (f *Function) Stop(ctx context.Context) error {
 	}
 	f.wg.Wait()
 	var errs []error
-	if f.metricsSrv != nil {
-		errs = append(errs, f.metricsSrv.Shutdown(ctx))
-	}
+	errs = append(errs, f.metricsServer.Shutdown(ctx))
 	if f.db != nil {
 		errs = append(errs, f.db.Close())
 	}
@@ -209,10 +199,7 @@ func (f *Function) Ready(ctx context.Context) (bool, error) { return f.ready.Loa
 
 // metricsAddr returns the address the metrics are served on.
 func (f *Function) metricsAddr() string {
-	if f.metricsLn == nil {
-		return ""
-	}
-	return f.metricsLn.Addr().String()
+	return f.metricsServer.Addr()
 }
 
 // Handle receives one CloudEvent: a detection, a caption, or a dead letter of
