@@ -60,7 +60,7 @@ type config struct {
 	Prompt         string
 	CacheSize      int
 	CacheTTL       time.Duration
-	MetricsAddress string // "" = no metrics server
+	MetricsAddress string // "off" = no metrics server
 }
 
 // configured reports whether a VLM endpoint is set.
@@ -136,9 +136,6 @@ func parseConfig(cfg map[string]string) (config, error) {
 		if c.Model == "" {
 			p.Addf("%s is set but %s is not: name the model the endpoint serves", KeyVLMURL, KeyVLMModel)
 		}
-	}
-	if c.MetricsAddress == "off" {
-		c.MetricsAddress = ""
 	}
 	envconf.Positive(&p, KeyVLMTimeout, c.Timeout)
 	if c.Timeout > MaxTimeout {

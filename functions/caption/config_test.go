@@ -15,7 +15,7 @@ func TestParseConfigDefaults(t *testing.T) {
 		t.Errorf("defaults: %+v", c)
 	}
 	if c, err = parseConfig(map[string]string{KeyMetricsAddress: "off", KeyVLMTimeout: "2.5"}); err != nil ||
-		c.MetricsAddress != "" || c.Timeout.Seconds() != 2.5 {
+		c.MetricsAddress != "off" || c.Timeout.Seconds() != 2.5 {
 		t.Errorf("off and plain seconds: %+v, %v", c, err)
 	}
 }

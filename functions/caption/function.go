@@ -23,6 +23,7 @@ import (
 
 	"github.com/edgewatch/edgewatch/functions/caption/dedup"
 	"github.com/edgewatch/edgewatch/functions/caption/guard"
+	"github.com/edgewatch/edgewatch/functions/caption/internal/metricsserver"
 	"github.com/edgewatch/edgewatch/functions/caption/vlm"
 )
 
@@ -39,9 +40,8 @@ type Function struct {
 	// Now tells the time of captions.
 	Now func() time.Time
 
-	svc         atomic.Pointer[service]
-	metrics     *http.Server
-	metricsAddr string
+	svc     atomic.Pointer[service]
+	metrics *metricsserver.Server
 }
 
 // New returns a caption function instance that logs JSON to stderr and keeps
@@ -71,11 +71,12 @@ func (f *Function) Start(ctx context.Context, cfg map[string]string) error {
 	if err != nil {
 		return err
 	}
-	if c.MetricsAddress != "" {
-		if f.metrics, f.metricsAddr, err = serveMetrics(c.MetricsAddress, f.Registry, f.Logger); err != nil {
-			f.Logger.Error("caption: cannot serve metrics", "address", c.MetricsAddress, "err", err)
-			return err
-		}
+	if f.metrics, err = metricsserver.Start(c.MetricsAddress, f.Registry, f.Logger); err != nil {
+		f.Logger.Error("caption: cannot serve metrics", "address", c.MetricsAddress, "err", err)
+		return err
+	}
+	if f.metrics != nil {
+		f.Logger.Info("caption: serving metrics", "address", f.metrics.Addr())
 	}
 	svc := &service{
 		cfg: c, log: f.Logger, metrics: m, now: f.Now,
@@ -132,20 +133,10 @@ func (f *Function) Ready(ctx context.Context) (bool, error) {
 
 // MetricsAddr returns the address the metrics server listens on, or "" when
 // it does not run (METRICS_ADDRESS=off, or before Start).
-func (f *Function) MetricsAddr() string {
-	if f.metrics == nil {
-		return ""
-	}
-	return f.metricsAddr
-}
+func (f *Function) MetricsAddr() string { return f.metrics.Addr() }
 
 // Stop stops the metrics server.
-func (f *Function) Stop(ctx context.Context) error {
-	if f.metrics == nil {
-		return nil
-	}
-	return f.metrics.Shutdown(ctx)
-}
+func (f *Function) Stop(ctx context.Context) error { return f.metrics.Shutdown(ctx) }
 
 // Handle captions one incident.opened event. It answers the caption event,
 // or an error carrying the HTTP status the broker sees: 400 for input that
