@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/edgewatch/edgewatch/functions/dashboard/incidentreader"
+	"github.com/edgewatch/edgewatch/functions/dashboard/internal/metricsserver"
 	"github.com/edgewatch/edgewatch/functions/dashboard/live"
 	"github.com/edgewatch/edgewatch/functions/dashboard/web"
 )
@@ -42,9 +43,8 @@ type Function struct {
 	sessions atomic.Pointer[web.Sessions]
 	logins   *prometheus.CounterVec
 
-	registry    *prometheus.Registry
-	metricsAddr string
-	stopMetrics func(context.Context) error
+	registry *prometheus.Registry
+	metrics  *metricsserver.Server
 }
 
 // New returns a new dashboard function instance that logs JSON to stderr.
@@ -86,13 +86,9 @@ func (f *Function) Start(ctx context.Context, cfg map[string]string) error {
 		return errors.New("dashboard: DATABASE_URL is not a PostgreSQL connection string")
 	}
 	db.SetMaxOpenConns(8)
-	if c.MetricsAddress != "off" {
-		addr, stop, err := serveMetrics(c.MetricsAddress, metricsHandler(f.registry), f.logger)
-		if err != nil {
-			db.Close()
-			return fmt.Errorf("dashboard: metrics address: %w", err)
-		}
-		f.metricsAddr, f.stopMetrics = addr, stop
+	if f.metrics, err = metricsserver.Start(c.MetricsAddress, f.registry, f.logger); err != nil {
+		db.Close()
+		return fmt.Errorf("dashboard: metrics address: %w", err)
 	}
 	f.db = db
 	if !c.Auth.Enabled() {
@@ -186,9 +182,7 @@ func (f *Function) Stop(ctx context.Context) error {
 	}
 	f.wg.Wait()
 	var errs []error
-	if f.stopMetrics != nil {
-		errs = append(errs, f.stopMetrics(ctx))
-	}
+	errs = append(errs, f.metrics.Shutdown(ctx))
 	if f.db != nil {
 		errs = append(errs, f.db.Close())
 	}

@@ -39,7 +39,7 @@ func TestMetricsServedOnSidePort(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Stop(context.Background())
-	base := "http://" + f.metricsAddr
+	base := "http://" + f.metrics.Addr()
 	status, body := request(t, http.MethodGet, base+"/metrics", "")
 	if status != http.StatusOK {
 		t.Fatalf("GET /metrics: %d %s", status, body)
@@ -73,7 +73,7 @@ func TestMetricsOff(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Stop(context.Background())
-	if f.metricsAddr != "" {
-		t.Errorf("metrics served on %s with METRICS_ADDRESS=off", f.metricsAddr)
+	if f.metrics.Addr() != "" {
+		t.Errorf("metrics served on %s with METRICS_ADDRESS=off", f.metrics.Addr())
 	}
 }
