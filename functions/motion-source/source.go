@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"sync"
@@ -25,11 +24,11 @@ import (
 	"github.com/edgewatch/edgewatch/functions/motion-source/cameraconfig"
 	"github.com/edgewatch/edgewatch/functions/motion-source/emit"
 	"github.com/edgewatch/edgewatch/functions/motion-source/eventlog"
+	"github.com/edgewatch/edgewatch/functions/motion-source/internal/metricsserver"
 	"github.com/edgewatch/edgewatch/functions/motion-source/metrics"
 	"github.com/edgewatch/edgewatch/functions/motion-source/watch"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // Configuration keys read by Start (besides CAMERAS and CAMERAS_FILE, see
@@ -75,8 +74,7 @@ type Source struct {
 	cancel      context.CancelFunc
 	sendCancel  context.CancelFunc
 	wg          sync.WaitGroup
-	metricsSrv  *http.Server
-	metricsAddr net.Addr
+	metrics     *metricsserver.Server
 	eventLog    *eventlog.Log // nil unless EVENT_LOG is set
 	stopTimeout time.Duration
 }
@@ -162,9 +160,9 @@ func (s *Source) Start(ctx context.Context, cfg map[string]string) error {
 		}
 		watchers = append(watchers, w)
 	}
-	if err := s.serveMetrics(conf.MetricsAddress); err != nil {
+	if s.metrics, err = metricsserver.Start(conf.MetricsAddress, s.reg, s.log); err != nil {
 		closeAll()
-		return err
+		return fmt.Errorf("motion-source: metrics on %s: %w", conf.MetricsAddress, err)
 	}
 
 	runCtx, cancel := context.WithCancel(ctx)
@@ -178,35 +176,16 @@ func (s *Source) Start(ctx context.Context, cfg map[string]string) error {
 			w.Run(runCtx, sendCtx)
 		}()
 	}
-	s.log.Info("motion-source started", "cameras", len(watchers), "metrics", s.metricsAddr.String())
+	s.log.Info("motion-source started", "cameras", len(watchers), "metrics", s.metrics.Addr())
 	return nil
 }
 
-func (s *Source) serveMetrics(addr string) error {
-	if addr == "" {
-		addr = DefaultMetricsAddress
-	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("motion-source: metrics on %s: %w", addr, err)
-	}
-	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{Registry: s.reg}))
-	s.metricsSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	s.metricsAddr = ln.Addr()
-	go func() {
-		if err := s.metricsSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			s.log.Error("metrics server stopped", "err", err)
-		}
-	}()
-	return nil
-}
-
-// MetricsAddr returns the address metrics are served on, once started.
-func (s *Source) MetricsAddr() net.Addr {
+// MetricsAddr returns the address metrics are served on once started, or ""
+// (METRICS_ADDRESS=off, or before Start).
+func (s *Source) MetricsAddr() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.metricsAddr
+	return s.metrics.Addr()
 }
 
 // Stop stops every camera, lets the send queues drain until ctx ends (or
@@ -255,7 +234,7 @@ func (s *Source) Stop(ctx context.Context) error {
 	s.sendCancel()
 	shut, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 	defer cancel()
-	err = errors.Join(err, s.metricsSrv.Shutdown(shut))
+	err = errors.Join(err, s.metrics.Shutdown(shut))
 	if s.eventLog != nil {
 		err = errors.Join(err, s.eventLog.Close())
 		s.eventLog = nil

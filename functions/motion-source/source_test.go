@@ -235,7 +235,7 @@ func TestFailingCamerasAreRetriedWhileOthersSend(t *testing.T) {
 	if up := metric(t, reg, "edgewatch_motion_source_camera_up", map[string]string{"camera": "mjpeg-down"}); up != 0 {
 		t.Errorf("camera_up of the down camera = %v", up)
 	}
-	resp, err := http.Get("http://" + s.MetricsAddr().String() + "/metrics")
+	resp, err := http.Get("http://" + s.MetricsAddr() + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -379,7 +379,7 @@ func TestCamerasFileAndStop(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, 10*time.Second, "ready", func() bool { r, _ := s.Ready(context.Background()); return r })
-	addr := s.MetricsAddr().String()
+	addr := s.MetricsAddr()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := s.Stop(ctx); err != nil {
