@@ -26,31 +26,14 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/edgewatch/edgewatch/functions/alert/internal/pgtest"
+	"github.com/edgewatch/edgewatch/functions/alert/internal/syncbuf"
 	"github.com/edgewatch/edgewatch/functions/alert/postgres"
 )
-
-// syncBuffer is a log sink safe for concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 type harness struct {
 	f    *Function
 	db   *sql.DB
-	logs *syncBuffer
+	logs *syncbuf.Buffer
 }
 
 // start runs the function on a schema of its own; cfg adds to or overrides
@@ -70,7 +53,7 @@ func startOn(t *testing.T, funcDSN, testDSN string, cfg map[string]string) *harn
 	for k, v := range cfg {
 		full[k] = v
 	}
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	f := newFunction(slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})), prometheus.NewRegistry(), &http.Client{Timeout: 5 * time.Second})
 	if err := f.Start(context.Background(), full); err != nil {
 		t.Fatal(err)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/edgewatch/edgewatch/functions/motion-source/emit"
 	"github.com/edgewatch/edgewatch/functions/motion-source/eventlog"
+	"github.com/edgewatch/edgewatch/functions/motion-source/internal/syncbuf"
 	"github.com/edgewatch/edgewatch/functions/motion-source/region"
 	"github.com/edgewatch/edgewatch/functions/motion-source/samplevideo"
 	"github.com/prometheus/client_golang/prometheus"
@@ -436,7 +437,7 @@ func TestCooldownLimitsPersistentMotion(t *testing.T) {
 
 func TestStopTimeoutBoundsTheFlushAndCountsWhatWasNotSent(t *testing.T) {
 	sk := newSink(t, http.StatusServiceUnavailable)
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	reg := prometheus.NewRegistry()
 	s := New(WithLogger(slog.New(slog.NewTextHandler(logs, nil))), WithRegistry(reg), WithProgress(io.Discard))
 	err := s.Start(context.Background(), map[string]string{
