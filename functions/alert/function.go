@@ -54,16 +54,35 @@ type Function struct {
 	now func() time.Time
 }
 
-// New returns a new alert function instance that logs JSON to stderr and
-// keeps its metrics in a registry of its own.
-func New() *Function {
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	return newFunction(slog.New(slog.NewJSONHandler(os.Stderr, nil)), reg, &http.Client{})
+// Deps are alert's dependencies; zero fields get defaults.
+type Deps struct {
+	// Logger receives structured logs (default: JSON on stderr).
+	Logger *slog.Logger
+	// Registry holds the metrics, served on METRICS_ADDRESS (default: a new
+	// registry with the Go and process collectors).
+	Registry *prometheus.Registry
+	// HTTPClient carries the notifications (default: a client of its own;
+	// each channel bounds its requests by NOTIFY_TIMEOUT).
+	HTTPClient *http.Client
 }
 
-func newFunction(logger *slog.Logger, reg *prometheus.Registry, client *http.Client) *Function {
-	return &Function{logger: logger, registry: reg, client: client, now: time.Now}
+// New returns an alert instance with default dependencies; func-go calls it.
+func New() *Function { return NewWithDeps(Deps{}) }
+
+// NewWithDeps returns an alert instance with the given dependencies.
+func NewWithDeps(d Deps) *Function {
+	f := &Function{logger: d.Logger, registry: d.Registry, client: d.HTTPClient, now: time.Now}
+	if f.logger == nil {
+		f.logger = slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	}
+	if f.registry == nil {
+		f.registry = prometheus.NewRegistry()
+		f.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	}
+	if f.client == nil {
+		f.client = &http.Client{}
+	}
+	return f
 }
 
 // Guard wraps the CloudEvents handler that hosts this function: request

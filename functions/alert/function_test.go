@@ -54,7 +54,8 @@ func startOn(t *testing.T, funcDSN, testDSN string, cfg map[string]string) *harn
 		full[k] = v
 	}
 	logs := &syncbuf.Buffer{}
-	f := newFunction(slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})), prometheus.NewRegistry(), &http.Client{Timeout: 5 * time.Second})
+	f := NewWithDeps(Deps{Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Registry: prometheus.NewRegistry(), HTTPClient: &http.Client{Timeout: 5 * time.Second}})
 	if err := f.Start(context.Background(), full); err != nil {
 		t.Fatal(err)
 	}
@@ -529,7 +530,7 @@ func TestDatabaseOutageAnswers503AndRecovers(t *testing.T) {
 }
 
 func TestNotReadyAnswers503(t *testing.T) {
-	f := newFunction(slog.New(slog.DiscardHandler), prometheus.NewRegistry(), http.DefaultClient)
+	f := NewWithDeps(Deps{Logger: slog.New(slog.DiscardHandler), Registry: prometheus.NewRegistry(), HTTPClient: http.DefaultClient})
 	if _, err := f.Handle(context.Background(), detectionEvent(t, "a.fire", "cam-1", "fire", 0.5, time.Now())); status(err) != http.StatusServiceUnavailable {
 		t.Fatalf("status %d, want 503", status(err))
 	}
@@ -542,7 +543,7 @@ func TestStartRejectsBadConfig(t *testing.T) {
 		"bad class":    {"DATABASE_URL": "postgres://x/y", "NOTIFY_WEBHOOK_URL": "http://h/", "NOTIFY_WEBHOOK_CLASSES": "cat"},
 		"bad priority": {"DATABASE_URL": "postgres://x/y", "NOTIFY_NTFY_URL": "http://h/topic", "NOTIFY_NTFY_PRIORITY": "9"},
 	} {
-		f := newFunction(slog.New(slog.DiscardHandler), prometheus.NewRegistry(), http.DefaultClient)
+		f := NewWithDeps(Deps{Logger: slog.New(slog.DiscardHandler), Registry: prometheus.NewRegistry(), HTTPClient: http.DefaultClient})
 		if err := f.Start(context.Background(), cfg); err == nil {
 			t.Errorf("%s: Start accepted %v", name, cfg)
 		}
@@ -623,7 +624,7 @@ func TestUnreachableDatabaseAtStart(t *testing.T) {
 	proxy := pgtest.NewProxy(t)
 	proxy.Cut()
 	dsn, _ := pgtest.Schema(t)
-	f := newFunction(slog.New(slog.DiscardHandler), prometheus.NewRegistry(), http.DefaultClient)
+	f := NewWithDeps(Deps{Logger: slog.New(slog.DiscardHandler), Registry: prometheus.NewRegistry(), HTTPClient: http.DefaultClient})
 	if err := f.Start(context.Background(), map[string]string{"DATABASE_URL": pgtest.WithHost(dsn, proxy.Addr()), "METRICS_ADDRESS": "off"}); err != nil {
 		t.Fatal(err)
 	}

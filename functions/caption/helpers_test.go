@@ -83,8 +83,7 @@ type host struct {
 func startHost(tb testing.TB, cfg map[string]string) *host {
 	tb.Helper()
 	logs := &syncbuf.Buffer{}
-	f := New()
-	f.Logger = slog.New(slog.NewJSONHandler(io.MultiWriter(logs, testWriter{tb}), nil))
+	f := NewWithDeps(Deps{Logger: slog.New(slog.NewJSONHandler(io.MultiWriter(logs, testWriter{tb}), nil))})
 	if _, ok := cfg[KeyMetricsAddress]; !ok {
 		cfg[KeyMetricsAddress] = "off"
 	}

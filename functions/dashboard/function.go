@@ -21,6 +21,7 @@ import (
 
 	_ "github.com/lib/pq" // the "postgres" database/sql driver
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/edgewatch/edgewatch/functions/dashboard/incidentreader"
 	"github.com/edgewatch/edgewatch/functions/dashboard/internal/metricsserver"
@@ -47,12 +48,30 @@ type Function struct {
 	metrics  *metricsserver.Server
 }
 
-// New returns a new dashboard function instance that logs JSON to stderr.
-func New() *Function { return newFunction(slog.New(slog.NewJSONHandler(os.Stderr, nil))) }
+// Deps are the dashboard's dependencies; zero fields get defaults.
+type Deps struct {
+	// Logger receives structured logs (default: JSON on stderr).
+	Logger *slog.Logger
+	// Registry holds the metrics, served on METRICS_ADDRESS (default: a new
+	// registry with the Go and process collectors).
+	Registry *prometheus.Registry
+}
 
-func newFunction(logger *slog.Logger) *Function {
-	f := &Function{logger: logger}
-	f.registry, f.logins = newRegistry(f.streams, f.sessionCount)
+// New returns a dashboard instance with default dependencies; func-go calls
+// it.
+func New() *Function { return NewWithDeps(Deps{}) }
+
+// NewWithDeps returns a dashboard instance with the given dependencies.
+func NewWithDeps(d Deps) *Function {
+	f := &Function{logger: d.Logger, registry: d.Registry}
+	if f.logger == nil {
+		f.logger = slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	}
+	if f.registry == nil {
+		f.registry = prometheus.NewRegistry()
+		f.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	}
+	f.logins = registerMetrics(f.registry, f.streams, f.sessionCount)
 	return f
 }
 

@@ -49,7 +49,7 @@ func startDashboard(t *testing.T, cfg map[string]string, migrated bool) *env {
 	for k, v := range cfg {
 		full[k] = v
 	}
-	f := newFunction(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	f := NewWithDeps(Deps{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err := f.Start(context.Background(), full); err != nil {
 		t.Fatal(err)
 	}

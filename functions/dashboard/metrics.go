@@ -2,16 +2,15 @@ package function
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/edgewatch/edgewatch/functions/dashboard/web"
 )
 
-// newRegistry returns the dashboard's metrics: the Go runtime's, the
-// process's, the number of open event streams and of login sessions, read
-// from streams and sessions at each scrape, and the login outcomes, every
-// outcome at zero from the start.
-func newRegistry(streams, sessions func() int) (*prometheus.Registry, *prometheus.CounterVec) {
+// registerMetrics registers the dashboard's metrics on reg: the number of
+// open event streams and of login sessions, read from streams and sessions
+// at each scrape, and the login outcomes, every outcome at zero from the
+// start. It returns the login counter.
+func registerMetrics(reg *prometheus.Registry, streams, sessions func() int) *prometheus.CounterVec {
 	logins := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "edgewatch_dashboard_logins_total",
 		Help: "Logins by outcome: ok (a session opened), failed (wrong credentials on the form, as a bearer token or basic auth), limited (refused with 429 after too many failures).",
@@ -19,8 +18,7 @@ func newRegistry(streams, sessions func() int) (*prometheus.Registry, *prometheu
 	for _, o := range []string{web.LoginOK, web.LoginFailed, web.LoginLimited} {
 		logins.WithLabelValues(o)
 	}
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	reg.MustRegister(
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "edgewatch_dashboard_event_streams",
 			Help: "Browsers connected to the live event stream (/api/events).",
@@ -30,5 +28,5 @@ func newRegistry(streams, sessions func() int) (*prometheus.Registry, *prometheu
 			Help: "Login sessions open (idle and absolute expiry dropped).",
 		}, func() float64 { return float64(sessions()) }),
 		logins)
-	return reg, logins
+	return logins
 }

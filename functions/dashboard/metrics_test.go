@@ -32,7 +32,7 @@ func request(t *testing.T, method, url, body string) (int, string) {
 // TestMetricsServedOnSidePort starts the dashboard without a reachable
 // database (it waits for one in the background) and reads its metrics.
 func TestMetricsServedOnSidePort(t *testing.T) {
-	f := newFunction(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	f := NewWithDeps(Deps{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	err := f.Start(context.Background(), map[string]string{
 		"DATABASE_URL": "postgres://nobody@127.0.0.1:1/none?sslmode=disable", "METRICS_ADDRESS": "127.0.0.1:0"})
 	if err != nil {
@@ -66,7 +66,7 @@ func TestMetricsServedOnSidePort(t *testing.T) {
 }
 
 func TestMetricsOff(t *testing.T) {
-	f := newFunction(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	f := NewWithDeps(Deps{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	err := f.Start(context.Background(), map[string]string{
 		"DATABASE_URL": "postgres://nobody@127.0.0.1:1/none?sslmode=disable", "METRICS_ADDRESS": "off"})
 	if err != nil {

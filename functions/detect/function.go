@@ -38,8 +38,8 @@ import (
 	"github.com/edgewatch/edgewatch/functions/detect/yolo"
 )
 
-// Options inject detect's dependencies; zero fields get defaults.
-type Options struct {
+// Deps are detect's dependencies; zero fields get defaults.
+type Deps struct {
 	// Logger receives structured logs (default: JSON on stderr).
 	Logger *slog.Logger
 	// Registry holds the metrics and is served on METRICS_ADDRESS
@@ -65,11 +65,11 @@ type Function struct {
 }
 
 // New returns a detect instance with default dependencies; func-go calls it.
-func New() *Function { return NewWithOptions(Options{}) }
+func New() *Function { return NewWithDeps(Deps{}) }
 
-// NewWithOptions returns a detect instance with the given dependencies.
-func NewWithOptions(o Options) *Function {
-	f := &Function{log: o.Logger, reg: o.Registry, now: o.Now}
+// NewWithDeps returns a detect instance with the given dependencies.
+func NewWithDeps(d Deps) *Function {
+	f := &Function{log: d.Logger, reg: d.Registry, now: d.Now}
 	if f.log == nil {
 		f.log = slog.New(slog.NewJSONHandler(os.Stderr, nil)).With("function", "detect")
 	}

@@ -92,8 +92,8 @@ func started(t *testing.T, cfg map[string]string) (*Source, *prometheus.Registry
 	if _, ok := cfg[KeyMetricsAddress]; !ok {
 		cfg[KeyMetricsAddress] = "127.0.0.1:0"
 	}
-	s := New(WithLogger(slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))),
-		WithRegistry(reg), WithProgress(logs))
+	s := NewWithDeps(Deps{Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Registry: reg, Progress: logs})
 	if err := s.Start(context.Background(), cfg); err != nil {
 		t.Fatal(err)
 	}

@@ -79,25 +79,28 @@ type Source struct {
 	stopTimeout time.Duration
 }
 
-// Option changes how New builds a Source.
-type Option func(*Source)
+// Deps are the motion-source's dependencies; zero fields get defaults.
+type Deps struct {
+	// Logger receives structured logs (default: JSON on stderr at LOG_LEVEL).
+	Logger *slog.Logger
+	// Registry holds the metrics, served on METRICS_ADDRESS (default: a new
+	// registry with the Go and process collectors).
+	Registry *prometheus.Registry
+	// Progress receives the progress lines of files read once (default
+	// stderr).
+	Progress io.Writer
+}
 
-// WithLogger sets the logger (default: JSON on stderr at LOG_LEVEL).
-func WithLogger(l *slog.Logger) Option { return func(s *Source) { s.log = l } }
+// New returns a motion-source instance with default dependencies; func-go
+// calls it. Nothing runs until Start.
+func New() *Source { return NewWithDeps(Deps{}) }
 
-// WithRegistry sets the Prometheus registry (default: a new one with the Go
-// and process collectors).
-func WithRegistry(r *prometheus.Registry) Option { return func(s *Source) { s.reg = r } }
-
-// WithProgress sets where progress lines of files read once go (default
-// stderr).
-func WithProgress(w io.Writer) Option { return func(s *Source) { s.progress = w } }
-
-// New returns a motion-source instance; nothing runs until Start.
-func New(opts ...Option) *Source {
-	s := &Source{progress: os.Stderr}
-	for _, o := range opts {
-		o(s)
+// NewWithDeps returns a motion-source instance with the given dependencies;
+// nothing runs until Start.
+func NewWithDeps(d Deps) *Source {
+	s := &Source{log: d.Logger, reg: d.Registry, progress: d.Progress}
+	if s.progress == nil {
+		s.progress = os.Stderr
 	}
 	if s.reg == nil {
 		s.reg = prometheus.NewRegistry()

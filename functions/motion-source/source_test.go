@@ -359,7 +359,7 @@ func TestStartRejectsBadConfig(t *testing.T) {
 	for name, cfg := range cases {
 		t.Run(name, func(t *testing.T) {
 			cfg[KeyMetricsAddress] = "127.0.0.1:0"
-			s := New(WithProgress(io.Discard))
+			s := NewWithDeps(Deps{Progress: io.Discard})
 			if err := s.Start(context.Background(), cfg); err == nil {
 				s.Stop(context.Background())
 				t.Fatal("started")
@@ -375,7 +375,7 @@ func TestCamerasFileAndStop(t *testing.T) {
 	if err := os.WriteFile(path, []byte(yml), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	s := New(WithProgress(io.Discard), WithLogger(discardLogger()))
+	s := NewWithDeps(Deps{Progress: io.Discard, Logger: discardLogger()})
 	if err := s.Start(context.Background(), map[string]string{KeySink: sk.srv.URL, KeyCamerasFile: path, KeyMetricsAddress: "127.0.0.1:0"}); err != nil {
 		t.Fatal(err)
 	}
@@ -439,7 +439,7 @@ func TestStopTimeoutBoundsTheFlushAndCountsWhatWasNotSent(t *testing.T) {
 	sk := newSink(t, http.StatusServiceUnavailable)
 	logs := &syncbuf.Buffer{}
 	reg := prometheus.NewRegistry()
-	s := New(WithLogger(slog.New(slog.NewTextHandler(logs, nil))), WithRegistry(reg), WithProgress(io.Discard))
+	s := NewWithDeps(Deps{Logger: slog.New(slog.NewTextHandler(logs, nil)), Registry: reg, Progress: io.Discard})
 	err := s.Start(context.Background(), map[string]string{
 		KeySink:           sk.srv.URL,
 		KeySendBackoff:    "20ms",
