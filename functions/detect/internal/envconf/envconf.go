@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strconv"
 	"strings"
 	"time"
 
@@ -33,7 +34,11 @@ func Parse(dst any, cfg map[string]string, parsers Parsers) error {
 			environ[k] = v
 		}
 	}
-	err := env.ParseWithOptions(dst, env.Options{Environment: environ, FuncMap: parsers})
+	funcs := Parsers{reflect.TypeOf(0): wholeNumber}
+	for t, f := range parsers {
+		funcs[t] = f
+	}
+	err := env.ParseWithOptions(dst, env.Options{Environment: environ, FuncMap: funcs})
 	if err == nil {
 		return nil
 	}
@@ -53,6 +58,10 @@ func Parse(dst any, cfg map[string]string, parsers Parsers) error {
 	}
 	return p.Err()
 }
+
+// wholeNumber reads an int as wide as the platform's (caarlos0/env reads
+// 32 bits only).
+func wholeNumber(v string) (any, error) { return strconv.Atoi(v) }
 
 // fieldKeys maps each tagged field's name to its key, through nested structs.
 func fieldKeys(t reflect.Type, out map[string]string) map[string]string {
