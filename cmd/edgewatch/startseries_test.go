@@ -127,7 +127,7 @@ func seriesAtStart(t *testing.T) map[string]map[string]*dto.MetricFamily {
 		t.Fatal(err)
 	}
 	addr := freeAddr(t)
-	d := detect.NewWithOptions(detect.Options{Logger: quiet})
+	d := detect.NewWithDeps(detect.Deps{Logger: quiet})
 	if err := d.Start(ctx, map[string]string{"MODEL_CFG": g.Files.Cfg, "MODEL_WEIGHTS": g.Files.Weights,
 		"MODEL_NAMES": g.Files.Names, "METRICS_ADDRESS": addr}); err != nil {
 		t.Fatal(err)
@@ -145,8 +145,7 @@ func seriesAtStart(t *testing.T) map[string]map[string]*dto.MetricFamily {
 	_ = a.Stop(ctx)
 
 	addr = freeAddr(t)
-	c := caption.New()
-	c.Logger = quiet
+	c := caption.NewWithDeps(caption.Deps{Logger: quiet})
 	if err := c.Start(ctx, map[string]string{"VLM_URL": "http://127.0.0.1:9/", "VLM_MODEL": "m", "METRICS_ADDRESS": addr}); err != nil {
 		t.Fatal(err)
 	}

@@ -1,20 +1,21 @@
 package function
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/edgewatch/edgewatch/functions/alert/incident"
+	"github.com/edgewatch/edgewatch/functions/alert/internal/envconf"
 	"github.com/edgewatch/edgewatch/functions/alert/lifecycle"
 	"github.com/edgewatch/edgewatch/functions/alert/notify"
 	"github.com/edgewatch/edgewatch/functions/alert/notify/chat"
 	"github.com/edgewatch/edgewatch/functions/alert/notify/ntfy"
 	"github.com/edgewatch/edgewatch/functions/alert/notify/webhook"
-	"github.com/edgewatch/edgewatch/functions/alert/notify/x"
+	"github.com/edgewatch/edgewatch/functions/alert/notify/xpost"
 )
 
 // Config is the alert function's configuration, read from the cfg map that
@@ -55,163 +56,164 @@ type Channel struct {
 	Notifier notify.Notifier
 }
 
-// cfgReader reads typed values from the cfg map and collects every error.
-type cfgReader struct {
-	cfg  map[string]string
-	errs []error
+// settings is the environment as read: one tagged field per key, with its
+// default; docs/alert.md lists every key.
+type settings struct {
+	DatabaseURL    string `env:"DATABASE_URL"`
+	MaxConns       int    `env:"DB_MAX_CONNS" envDefault:"10"`
+	MetricsAddress string `env:"METRICS_ADDRESS" envDefault:":9464"`
+
+	// The incident policy's defaults are incident.DefaultPolicy's.
+	Gap       time.Duration `env:"INCIDENT_GAP"`
+	Quiet     time.Duration `env:"INCIDENT_QUIET"`
+	MinHits   int           `env:"MIN_HITS"`
+	OpenScore float64       `env:"OPEN_SCORE"`
+	Window    int           `env:"SCORE_WINDOW"`
+	Horizon   time.Duration `env:"DELIVERY_HORIZON"`
+
+	MaxSkew            time.Duration `env:"MAX_CLOCK_SKEW" envDefault:"5m"`
+	DeadLetterMaxBytes int           `env:"DEAD_LETTER_MAX_BYTES" envDefault:"262144"`
+	CloseInterval      time.Duration `env:"CLOSE_INTERVAL" envDefault:"5s"`
+	DashboardURL       string        `env:"DASHBOARD_URL"`
+	Cooldown           time.Duration `env:"NOTIFY_COOLDOWN" envDefault:"5m"`
+	NotifyOnClose      bool          `env:"NOTIFY_ON_CLOSE" envDefault:"false"`
+
+	MaxAttempts int           `env:"NOTIFY_MAX_ATTEMPTS" envDefault:"8"`
+	Backoff     time.Duration `env:"NOTIFY_BACKOFF" envDefault:"2s"`
+	MaxBackoff  time.Duration `env:"NOTIFY_MAX_BACKOFF" envDefault:"10m"`
+	Poll        time.Duration `env:"NOTIFY_POLL" envDefault:"2s"`
+	Timeout     time.Duration `env:"NOTIFY_TIMEOUT" envDefault:"15s"`
+
+	Sink             string        `env:"K_SINK"`
+	UpdateInterval   time.Duration `env:"INCIDENT_UPDATE_INTERVAL" envDefault:"10s"`
+	EventsBackoff    time.Duration `env:"EVENTS_BACKOFF" envDefault:"1s"`
+	EventsMaxBackoff time.Duration `env:"EVENTS_MAX_BACKOFF" envDefault:"1m"`
+	EventsPoll       time.Duration `env:"EVENTS_POLL" envDefault:"1s"`
+	EventsTimeout    time.Duration `env:"EVENTS_TIMEOUT" envDefault:"10s"`
+
+	WebhookURL           string  `env:"NOTIFY_WEBHOOK_URL"`
+	WebhookAuthorization string  `env:"NOTIFY_WEBHOOK_AUTHORIZATION"`
+	WebhookImage         bool    `env:"NOTIFY_WEBHOOK_IMAGE" envDefault:"false"`
+	WebhookClasses       classes `env:"NOTIFY_WEBHOOK_CLASSES" envDefault:"accident,fire,gun,knife"`
+
+	ChatURL     string  `env:"NOTIFY_CHAT_URL"`
+	ChatFlavor  string  `env:"NOTIFY_CHAT_FLAVOR"`
+	ChatClasses classes `env:"NOTIFY_CHAT_CLASSES" envDefault:"accident,fire,gun,knife"`
+
+	NtfyURL      string  `env:"NOTIFY_NTFY_URL"`
+	NtfyToken    string  `env:"NOTIFY_NTFY_TOKEN"`
+	NtfyAttach   bool    `env:"NOTIFY_NTFY_ATTACH" envDefault:"false"`
+	NtfyPriority int     `env:"NOTIFY_NTFY_PRIORITY"`
+	NtfyClasses  classes `env:"NOTIFY_NTFY_CLASSES" envDefault:"accident,fire,gun,knife"`
+
+	XToken   string  `env:"NOTIFY_X_TOKEN"`
+	XURL     string  `env:"NOTIFY_X_URL"`
+	XClasses classes `env:"NOTIFY_X_CLASSES" envDefault:"fire"`
 }
 
-func (r *cfgReader) str(key, def string) string {
-	if v, ok := r.cfg[key]; ok && strings.TrimSpace(v) != "" {
-		return strings.TrimSpace(v)
-	}
-	return def
-}
+// classes is a comma-separated list of incident classes.
+type classes map[string]bool
 
-func (r *cfgReader) duration(key string, def time.Duration) time.Duration {
-	v := r.str(key, "")
-	if v == "" {
-		return def
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil || d <= 0 {
-		r.errs = append(r.errs, fmt.Errorf("%s=%q is not a positive duration such as 30s", key, v))
-		return def
-	}
-	return d
-}
-
-func (r *cfgReader) integer(key string, def int) int {
-	v := r.str(key, "")
-	if v == "" {
-		return def
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < 1 {
-		r.errs = append(r.errs, fmt.Errorf("%s=%q is not a positive integer", key, v))
-		return def
-	}
-	return n
-}
-
-func (r *cfgReader) float(key string, def float64) float64 {
-	v := r.str(key, "")
-	if v == "" {
-		return def
-	}
-	f, err := strconv.ParseFloat(v, 64)
-	if err != nil || f <= 0 {
-		r.errs = append(r.errs, fmt.Errorf("%s=%q is not a positive number", key, v))
-		return def
-	}
-	return f
-}
-
-func (r *cfgReader) boolean(key string, def bool) bool {
-	v := r.str(key, "")
-	if v == "" {
-		return def
-	}
-	b, err := strconv.ParseBool(v)
-	if err != nil {
-		r.errs = append(r.errs, fmt.Errorf("%s=%q is not true or false", key, v))
-		return def
-	}
-	return b
-}
-
-func (r *cfgReader) classes(key, def string) map[string]bool {
-	out := map[string]bool{}
-	for _, c := range strings.Split(r.str(key, def), ",") {
+// parseClasses reads a class list; blank entries are skipped.
+func parseClasses(v string) (any, error) {
+	out := classes{}
+	var bad []string
+	for _, c := range strings.Split(v, ",") {
 		c = strings.TrimSpace(c)
-		if c == "" {
-			continue
+		switch {
+		case c == "":
+		case incident.ValidClass(c):
+			out[c] = true
+		default:
+			bad = append(bad, strconv.Quote(c))
 		}
-		if !incident.ValidClass(c) {
-			r.errs = append(r.errs, fmt.Errorf("%s: %q is not an incident class", key, c))
-			continue
-		}
-		out[c] = true
 	}
-	return out
+	if len(bad) > 0 {
+		return nil, fmt.Errorf("%s not an incident class", strings.Join(bad, ", "))
+	}
+	return out, nil
 }
 
-// ParseConfig reads the configuration. Secrets (DATABASE_URL, webhook URLs,
-// tokens) never appear in its errors.
+// validate checks what the types alone do not, recording every problem.
+func (s settings) validate(p *envconf.Problems, cfg map[string]string) {
+	for key, v := range map[string]time.Duration{"INCIDENT_GAP": s.Gap, "INCIDENT_QUIET": s.Quiet,
+		"DELIVERY_HORIZON": s.Horizon, "MAX_CLOCK_SKEW": s.MaxSkew, "CLOSE_INTERVAL": s.CloseInterval,
+		"NOTIFY_COOLDOWN": s.Cooldown, "NOTIFY_BACKOFF": s.Backoff, "NOTIFY_MAX_BACKOFF": s.MaxBackoff,
+		"NOTIFY_POLL": s.Poll, "NOTIFY_TIMEOUT": s.Timeout, "INCIDENT_UPDATE_INTERVAL": s.UpdateInterval,
+		"EVENTS_BACKOFF": s.EventsBackoff, "EVENTS_MAX_BACKOFF": s.EventsMaxBackoff, "EVENTS_POLL": s.EventsPoll,
+		"EVENTS_TIMEOUT": s.EventsTimeout} {
+		envconf.Positive(p, key, v)
+	}
+	for key, v := range map[string]int{"DB_MAX_CONNS": s.MaxConns, "MIN_HITS": s.MinHits, "SCORE_WINDOW": s.Window,
+		"DEAD_LETTER_MAX_BYTES": s.DeadLetterMaxBytes, "NOTIFY_MAX_ATTEMPTS": s.MaxAttempts} {
+		envconf.Positive(p, key, v)
+	}
+	envconf.Positive(p, "OPEN_SCORE", s.OpenScore)
+	if strings.TrimSpace(cfg["NOTIFY_NTFY_PRIORITY"]) != "" {
+		envconf.Positive(p, "NOTIFY_NTFY_PRIORITY", s.NtfyPriority)
+	}
+	if s.DatabaseURL == "" {
+		p.Addf("DATABASE_URL is not set")
+	}
+}
+
+// ParseConfig reads the configuration and reports every bad key at once.
+// Secrets (DATABASE_URL, webhook URLs, tokens) never appear in its errors.
 func ParseConfig(cfg map[string]string, client *http.Client) (Config, error) {
-	r := &cfgReader{cfg: cfg}
+	def := incident.DefaultPolicy()
+	s := settings{Gap: def.Gap, Quiet: def.Quiet, MinHits: def.MinHits, OpenScore: def.OpenScore,
+		Window: def.Window, Horizon: def.Horizon}
+	var p envconf.Problems
+	p.Join(envconf.Parse(&s, cfg, envconf.Parsers{reflect.TypeOf(classes{}): parseClasses}))
+	s.validate(&p, cfg)
 	c := Config{
-		DatabaseURL:    r.str("DATABASE_URL", ""),
-		MaxConns:       r.integer("DB_MAX_CONNS", 10),
-		MetricsAddress: r.str("METRICS_ADDRESS", ":9464"),
-		Policy: incident.Policy{
-			Gap:       r.duration("INCIDENT_GAP", incident.DefaultPolicy().Gap),
-			Quiet:     r.duration("INCIDENT_QUIET", incident.DefaultPolicy().Quiet),
-			MinHits:   r.integer("MIN_HITS", incident.DefaultPolicy().MinHits),
-			OpenScore: r.float("OPEN_SCORE", incident.DefaultPolicy().OpenScore),
-			Window:    r.integer("SCORE_WINDOW", incident.DefaultPolicy().Window),
-			Horizon:   r.duration("DELIVERY_HORIZON", incident.DefaultPolicy().Horizon),
-		},
-		MaxSkew:            r.duration("MAX_CLOCK_SKEW", 5*time.Minute),
-		DeadLetterMaxBytes: r.integer("DEAD_LETTER_MAX_BYTES", 256<<10),
-		CloseInterval:      r.duration("CLOSE_INTERVAL", 5*time.Second),
-		DashboardURL:       r.str("DASHBOARD_URL", ""),
-		Cooldown:           r.duration("NOTIFY_COOLDOWN", 5*time.Minute),
-		NotifyOnClose:      r.boolean("NOTIFY_ON_CLOSE", false),
+		DatabaseURL:    s.DatabaseURL,
+		MaxConns:       s.MaxConns,
+		MetricsAddress: s.MetricsAddress,
+		Policy: incident.Policy{Gap: s.Gap, Quiet: s.Quiet, MinHits: s.MinHits, OpenScore: s.OpenScore,
+			Window: s.Window, Horizon: s.Horizon},
+		MaxSkew:            s.MaxSkew,
+		DeadLetterMaxBytes: s.DeadLetterMaxBytes,
+		CloseInterval:      s.CloseInterval,
+		DashboardURL:       s.DashboardURL,
+		Cooldown:           s.Cooldown,
+		NotifyOnClose:      s.NotifyOnClose,
+		Dispatch: notify.DispatcherConfig{MapURL: s.DashboardURL, MaxAttempts: s.MaxAttempts, Backoff: s.Backoff,
+			MaxBackoff: s.MaxBackoff, Poll: s.Poll, Timeout: s.Timeout},
+		Sink:           strings.TrimSpace(s.Sink),
+		UpdateInterval: s.UpdateInterval,
+		Events: lifecycle.Config{Backoff: s.EventsBackoff, MaxBackoff: s.EventsMaxBackoff, Poll: s.EventsPoll,
+			Timeout: s.EventsTimeout},
 	}
-	c.Dispatch = notify.DispatcherConfig{
-		MapURL:      c.DashboardURL,
-		MaxAttempts: r.integer("NOTIFY_MAX_ATTEMPTS", 8),
-		Backoff:     r.duration("NOTIFY_BACKOFF", 2*time.Second),
-		MaxBackoff:  r.duration("NOTIFY_MAX_BACKOFF", 10*time.Minute),
-		Poll:        r.duration("NOTIFY_POLL", 2*time.Second),
-		Timeout:     r.duration("NOTIFY_TIMEOUT", 15*time.Second),
-	}
-	c.Sink = r.str("K_SINK", "")
-	c.UpdateInterval = r.duration("INCIDENT_UPDATE_INTERVAL", 10*time.Second)
-	c.Events = lifecycle.Config{
-		Backoff:    r.duration("EVENTS_BACKOFF", time.Second),
-		MaxBackoff: r.duration("EVENTS_MAX_BACKOFF", time.Minute),
-		Poll:       r.duration("EVENTS_POLL", time.Second),
-		Timeout:    r.duration("EVENTS_TIMEOUT", 10*time.Second),
-	}
-	if c.DatabaseURL == "" {
-		r.errs = append(r.errs, errors.New("DATABASE_URL is not set"))
-	}
-	add := func(name, classKey, defClasses string, n notify.Notifier, err error) {
+	add := func(name string, cls classes, n notify.Notifier, err error) {
 		if err != nil {
-			r.errs = append(r.errs, err)
+			p.Join(err)
 			return
 		}
-		c.Channels = append(c.Channels, Channel{Name: name, Classes: r.classes(classKey, defClasses), Notifier: n})
+		c.Channels = append(c.Channels, Channel{Name: name, Classes: cls, Notifier: n})
 	}
-	const all = "accident,fire,gun,knife"
-	if u := r.str("NOTIFY_WEBHOOK_URL", ""); u != "" {
-		n, err := webhook.New(webhook.Config{URL: u, Authorization: r.str("NOTIFY_WEBHOOK_AUTHORIZATION", ""),
-			IncludeImage: r.boolean("NOTIFY_WEBHOOK_IMAGE", false)}, client)
-		add("webhook", "NOTIFY_WEBHOOK_CLASSES", all, n, err)
+	if s.WebhookURL != "" {
+		n, err := webhook.New(webhook.Config{URL: s.WebhookURL, Authorization: s.WebhookAuthorization,
+			IncludeImage: s.WebhookImage}, client)
+		add("webhook", s.WebhookClasses, n, err)
 	}
-	if u := r.str("NOTIFY_CHAT_URL", ""); u != "" {
-		n, err := chat.New(chat.Config{URL: u, Flavor: chat.Flavor(r.str("NOTIFY_CHAT_FLAVOR", ""))}, client)
-		add("chat", "NOTIFY_CHAT_CLASSES", all, n, err)
+	if s.ChatURL != "" {
+		n, err := chat.New(chat.Config{URL: s.ChatURL, Flavor: chat.Flavor(s.ChatFlavor)}, client)
+		add("chat", s.ChatClasses, n, err)
 	}
-	if u := r.str("NOTIFY_NTFY_URL", ""); u != "" {
-		prio := 0
-		if r.str("NOTIFY_NTFY_PRIORITY", "") != "" {
-			prio = r.integer("NOTIFY_NTFY_PRIORITY", 0)
-		}
-		n, err := ntfy.New(ntfy.Config{URL: u, Token: r.str("NOTIFY_NTFY_TOKEN", ""),
-			Attach: r.boolean("NOTIFY_NTFY_ATTACH", false), Priority: prio}, client)
-		add("ntfy", "NOTIFY_NTFY_CLASSES", all, n, err)
+	if s.NtfyURL != "" {
+		n, err := ntfy.New(ntfy.Config{URL: s.NtfyURL, Token: s.NtfyToken, Attach: s.NtfyAttach,
+			Priority: s.NtfyPriority}, client)
+		add("ntfy", s.NtfyClasses, n, err)
 	}
-	if tok := r.str("NOTIFY_X_TOKEN", ""); tok != "" {
-		n, err := x.New(x.Config{BaseURL: r.str("NOTIFY_X_URL", ""), Token: tok}, client)
-		add("x", "NOTIFY_X_CLASSES", "fire", n, err)
+	if s.XToken != "" {
+		n, err := xpost.New(xpost.Config{BaseURL: s.XURL, Token: s.XToken}, client)
+		add("x", s.XClasses, n, err)
 	}
-	if err := c.Policy.Validate(); err != nil {
-		r.errs = append(r.errs, err)
+	if err := c.Policy.Validate(); err != nil && p.Err() == nil {
+		p.Join(err)
 	}
-	return c, errors.Join(r.errs...)
+	return c, p.Err()
 }
 
 // channelsFor returns the names of the channels that carry a class.

@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"strconv"
@@ -27,11 +26,11 @@ import (
 	_ "github.com/lib/pq" // the "postgres" database/sql driver
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/edgewatch/edgewatch/functions/alert/guard"
 	"github.com/edgewatch/edgewatch/functions/alert/incident"
 	"github.com/edgewatch/edgewatch/functions/alert/internal/contract"
+	"github.com/edgewatch/edgewatch/functions/alert/internal/metricsserver"
 	"github.com/edgewatch/edgewatch/functions/alert/lifecycle"
 	"github.com/edgewatch/edgewatch/functions/alert/notify"
 	"github.com/edgewatch/edgewatch/functions/alert/postgres"
@@ -43,33 +42,49 @@ type Function struct {
 	registry *prometheus.Registry
 	client   *http.Client
 
-	metrics    *metrics
-	cfg        Config
-	db         *sql.DB
-	store      *postgres.Store
-	dispatcher *notify.Dispatcher
-	// events sends the incident's updated and closed events; nil without
-	// K_SINK.
-	events     *lifecycle.Sender
-	ready      atomic.Bool
-	cancel     context.CancelFunc
-	wg         sync.WaitGroup
-	metricsSrv *http.Server
-	metricsLn  net.Listener
+	metrics       *metrics
+	cfg           Config
+	db            *sql.DB
+	store         *postgres.Store
+	dispatcher    *notify.Dispatcher
+	events        *lifecycle.Sender
+	ready         atomic.Bool
+	cancel        context.CancelFunc
+	wg            sync.WaitGroup
+	metricsServer *metricsserver.Server
 	// now is alert's clock: receive times and the closer's.
 	now func() time.Time
 }
 
-// New returns a new alert function instance that logs JSON to stderr and
-// keeps its metrics in a registry of its own.
-func New() *Function {
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	return newFunction(slog.New(slog.NewJSONHandler(os.Stderr, nil)), reg, &http.Client{})
+// Deps are alert's dependencies; zero fields get defaults.
+type Deps struct {
+	// Logger receives structured logs (default: JSON on stderr).
+	Logger *slog.Logger
+	// Registry holds the metrics, served on METRICS_ADDRESS (default: a new
+	// registry with the Go and process collectors).
+	Registry *prometheus.Registry
+	// HTTPClient carries the notifications (default: a client of its own;
+	// each channel bounds its requests by NOTIFY_TIMEOUT).
+	HTTPClient *http.Client
 }
 
-func newFunction(logger *slog.Logger, reg *prometheus.Registry, client *http.Client) *Function {
-	return &Function{logger: logger, registry: reg, client: client, now: time.Now}
+// New returns an alert instance with default dependencies; func-go calls it.
+func New() *Function { return NewWithDeps(Deps{}) }
+
+// NewWithDeps returns an alert instance with the given dependencies.
+func NewWithDeps(d Deps) *Function {
+	f := &Function{logger: d.Logger, registry: d.Registry, client: d.HTTPClient, now: time.Now}
+	if f.logger == nil {
+		f.logger = slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	}
+	if f.registry == nil {
+		f.registry = prometheus.NewRegistry()
+		f.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	}
+	if f.client == nil {
+		f.client = &http.Client{}
+	}
+	return f
 }
 
 // Guard wraps the CloudEvents handler that hosts this function: request
@@ -128,15 +143,9 @@ func (f *Function) Start(ctx context.Context, cfg map[string]string) error {
 	for _, ch := range c.Channels {
 		dc.Notifiers[ch.Name] = ch.Notifier
 	}
-	if c.MetricsAddress != "off" {
-		ln, err := net.Listen("tcp", c.MetricsAddress)
-		if err != nil {
-			db.Close()
-			return fmt.Errorf("alert: metrics address: %w", err)
-		}
-		f.metricsLn = ln
-		f.metricsSrv = &http.Server{Handler: promhttp.HandlerFor(f.registry, promhttp.HandlerOpts{}), ReadHeaderTimeout: 5 * time.Second}
-		go f.metricsSrv.Serve(ln) //nolint:errcheck // ends with Shutdown
+	if f.metricsServer, err = metricsserver.Start(c.MetricsAddress, f.registry, f.logger); err != nil {
+		db.Close()
+		return fmt.Errorf("alert: metrics address: %w", err)
 	}
 	f.cfg, f.metrics, f.db, f.store, f.dispatcher = c, m, db, store, notify.NewDispatcher(dc)
 	if send != nil {
@@ -228,9 +237,7 @@ func (f *Function) Stop(ctx context.Context) error {
 	}
 	f.wg.Wait()
 	var errs []error
-	if f.metricsSrv != nil {
-		errs = append(errs, f.metricsSrv.Shutdown(ctx))
-	}
+	errs = append(errs, f.metricsServer.Shutdown(ctx))
 	if f.db != nil {
 		errs = append(errs, f.db.Close())
 	}
@@ -242,10 +249,7 @@ func (f *Function) Ready(ctx context.Context) (bool, error) { return f.ready.Loa
 
 // metricsAddr returns the address the metrics are served on.
 func (f *Function) metricsAddr() string {
-	if f.metricsLn == nil {
-		return ""
-	}
-	return f.metricsLn.Addr().String()
+	return f.metricsServer.Addr()
 }
 
 // Handle receives one CloudEvent: a detection, a caption, or a dead letter of

@@ -27,31 +27,14 @@ import (
 
 	"github.com/edgewatch/edgewatch/functions/alert/internal/contract"
 	"github.com/edgewatch/edgewatch/functions/alert/internal/pgtest"
+	"github.com/edgewatch/edgewatch/functions/alert/internal/syncbuf"
 	"github.com/edgewatch/edgewatch/functions/alert/postgres"
 )
-
-// syncBuffer is a log sink safe for concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 type harness struct {
 	f    *Function
 	db   *sql.DB
-	logs *syncBuffer
+	logs *syncbuf.Buffer
 }
 
 // start runs the function on a schema of its own; cfg adds to or overrides
@@ -71,8 +54,9 @@ func startOn(t *testing.T, funcDSN, testDSN string, cfg map[string]string) *harn
 	for k, v := range cfg {
 		full[k] = v
 	}
-	logs := &syncBuffer{}
-	f := newFunction(slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})), prometheus.NewRegistry(), &http.Client{Timeout: 5 * time.Second})
+	logs := &syncbuf.Buffer{}
+	f := NewWithDeps(Deps{Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Registry: prometheus.NewRegistry(), HTTPClient: &http.Client{Timeout: 5 * time.Second}})
 	if err := f.Start(context.Background(), full); err != nil {
 		t.Fatal(err)
 	}
@@ -547,7 +531,7 @@ func TestDatabaseOutageAnswers503AndRecovers(t *testing.T) {
 }
 
 func TestNotReadyAnswers503(t *testing.T) {
-	f := newFunction(slog.New(slog.DiscardHandler), prometheus.NewRegistry(), http.DefaultClient)
+	f := NewWithDeps(Deps{Logger: slog.New(slog.DiscardHandler), Registry: prometheus.NewRegistry(), HTTPClient: http.DefaultClient})
 	if _, err := f.Handle(context.Background(), detectionEvent(t, "a.fire", "cam-1", "fire", 0.5, time.Now())); status(err) != http.StatusServiceUnavailable {
 		t.Fatalf("status %d, want 503", status(err))
 	}
@@ -560,7 +544,7 @@ func TestStartRejectsBadConfig(t *testing.T) {
 		"bad class":    {"DATABASE_URL": "postgres://x/y", "NOTIFY_WEBHOOK_URL": "http://h/", "NOTIFY_WEBHOOK_CLASSES": "cat"},
 		"bad priority": {"DATABASE_URL": "postgres://x/y", "NOTIFY_NTFY_URL": "http://h/topic", "NOTIFY_NTFY_PRIORITY": "9"},
 	} {
-		f := newFunction(slog.New(slog.DiscardHandler), prometheus.NewRegistry(), http.DefaultClient)
+		f := NewWithDeps(Deps{Logger: slog.New(slog.DiscardHandler), Registry: prometheus.NewRegistry(), HTTPClient: http.DefaultClient})
 		if err := f.Start(context.Background(), cfg); err == nil {
 			t.Errorf("%s: Start accepted %v", name, cfg)
 		}
@@ -641,7 +625,7 @@ func TestUnreachableDatabaseAtStart(t *testing.T) {
 	proxy := pgtest.NewProxy(t)
 	proxy.Cut()
 	dsn, _ := pgtest.Schema(t)
-	f := newFunction(slog.New(slog.DiscardHandler), prometheus.NewRegistry(), http.DefaultClient)
+	f := NewWithDeps(Deps{Logger: slog.New(slog.DiscardHandler), Registry: prometheus.NewRegistry(), HTTPClient: http.DefaultClient})
 	if err := f.Start(context.Background(), map[string]string{"DATABASE_URL": pgtest.WithHost(dsn, proxy.Addr()), "METRICS_ADDRESS": "off"}); err != nil {
 		t.Fatal(err)
 	}

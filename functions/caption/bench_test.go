@@ -50,9 +50,7 @@ func BenchmarkCaption(b *testing.B) {
 	})
 
 	b.Run("edgewatch/"+size, func(b *testing.B) {
-		f := New()
-		f.Logger = slogDiscard()
-		f.HTTPClient = fake.Client()
+		f := NewWithDeps(Deps{Logger: slogDiscard(), HTTPClient: fake.Client()})
 		cfg := vlmConfig(fake.URL)
 		cfg[KeyMetricsAddress] = "off"
 		// Every delivery must reach the VLM: results expire at once.

@@ -15,7 +15,7 @@ import (
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 
 	"github.com/edgewatch/edgewatch/functions/caption/dedup"
-	"github.com/edgewatch/edgewatch/functions/caption/incident"
+	"github.com/edgewatch/edgewatch/functions/caption/incidentevent"
 	"github.com/edgewatch/edgewatch/functions/caption/internal/contract"
 	"github.com/edgewatch/edgewatch/functions/caption/vlm"
 )
@@ -101,17 +101,17 @@ func (s *service) badInput(e event.Event, status int, reason string) error {
 
 // readIncident checks the event's attributes and reads its incident and
 // snapshot. Errors are reasons for a 400.
-func readIncident(e event.Event) (incident.Incident, incident.Snapshot, error) {
-	var none incident.Snapshot
+func readIncident(e event.Event) (incidentevent.Incident, incidentevent.Snapshot, error) {
+	var none incidentevent.Snapshot
 	if e.Type() != contract.TypeIncidentOpened {
-		return incident.Incident{}, none, fmt.Errorf("event type %q is not %s", e.Type(), contract.TypeIncidentOpened)
+		return incidentevent.Incident{}, none, fmt.Errorf("event type %q is not %s", e.Type(), contract.TypeIncidentOpened)
 	}
 	if ct := e.DataContentType(); ct != "" {
 		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != contract.ContentTypeJSON {
-			return incident.Incident{}, none, fmt.Errorf("data content type %q is not %s", ct, contract.ContentTypeJSON)
+			return incidentevent.Incident{}, none, fmt.Errorf("data content type %q is not %s", ct, contract.ContentTypeJSON)
 		}
 	}
-	in, err := incident.Decode(e.Data())
+	in, err := incidentevent.Decode(e.Data())
 	if err != nil {
 		return in, none, err
 	}
@@ -128,7 +128,7 @@ func readIncident(e event.Event) (incident.Incident, incident.Snapshot, error) {
 }
 
 // describe asks the VLM about one snapshot and builds the caption event.
-func (s *service) describe(ctx context.Context, log *slog.Logger, in incident.Incident, snap incident.Snapshot) (*event.Event, error) {
+func (s *service) describe(ctx context.Context, log *slog.Logger, in incidentevent.Incident, snap incidentevent.Snapshot) (*event.Event, error) {
 	req := vlm.NewImageRequest(s.cfg.Model, s.cfg.prompt(in.Class), snap.JPEG, s.cfg.MaxTokens)
 	start := time.Now()
 	resp, err := s.client.Complete(ctx, req)
@@ -154,7 +154,7 @@ func (s *service) describe(ctx context.Context, log *slog.Logger, in incident.In
 }
 
 // captionEvent builds the dev.edgewatch.caption.created event of an incident.
-func (s *service) captionEvent(in incident.Incident, resp *vlm.ChatResponse) (*event.Event, error) {
+func (s *service) captionEvent(in incidentevent.Incident, resp *vlm.ChatResponse) (*event.Event, error) {
 	model := resp.Model
 	if model == "" {
 		model = s.cfg.Model

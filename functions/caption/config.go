@@ -1,13 +1,16 @@
 package function
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/edgewatch/edgewatch/functions/caption/internal/envconf"
 	"github.com/edgewatch/edgewatch/functions/caption/vlm"
 )
 
@@ -57,7 +60,7 @@ type config struct {
 	Prompt         string
 	CacheSize      int
 	CacheTTL       time.Duration
-	MetricsAddress string // "" = no metrics server
+	MetricsAddress string // "off" = no metrics server
 }
 
 // configured reports whether a VLM endpoint is set.
@@ -86,80 +89,60 @@ func redactURL(s string) string {
 // prompt returns the prompt for an incident class.
 func (c config) prompt(class string) string { return strings.ReplaceAll(c.Prompt, "{class}", class) }
 
-// parseConfig reads and checks the cfg map. A missing VLM_URL is not an
-// error (the function then answers every event 503); a malformed value is.
-func parseConfig(cfg map[string]string) (config, error) {
-	get := func(k string) string { return strings.TrimSpace(cfg[k]) }
-	c := config{
-		URL:            get(KeyVLMURL),
-		Model:          get(KeyVLMModel),
-		APIKey:         get(KeyVLMAPIKey),
-		Prompt:         get(KeyVLMPrompt),
-		MetricsAddress: get(KeyMetricsAddress),
-	}
-	if c.URL != "" {
-		if _, err := vlm.Endpoint(c.URL); err != nil {
-			return c, fmt.Errorf("%s: %w", KeyVLMURL, err)
-		}
-		if c.Model == "" {
-			return c, fmt.Errorf("%s is set but %s is not: name the model the endpoint serves", KeyVLMURL, KeyVLMModel)
-		}
-	}
-	if c.Prompt == "" {
-		c.Prompt = DefaultPrompt
-	}
-	switch c.MetricsAddress {
-	case "":
-		c.MetricsAddress = DefaultMetricsAddress
-	case "off":
-		c.MetricsAddress = ""
-	}
-	var err error
-	if c.Timeout, err = duration(get(KeyVLMTimeout), KeyVLMTimeout, DefaultTimeout); err != nil {
-		return c, err
-	}
-	if c.Timeout > MaxTimeout {
-		return c, fmt.Errorf("%s %s is more than %s: func-go must write the answer within 30s", KeyVLMTimeout, c.Timeout, MaxTimeout)
-	}
-	if c.CacheTTL, err = duration(get(KeyCacheTTL), KeyCacheTTL, DefaultCacheTTL); err != nil {
-		return c, err
-	}
-	if c.MaxTokens, err = integer(get(KeyVLMMaxTokens), KeyVLMMaxTokens, DefaultMaxTokens, maxMaxTokens); err != nil {
-		return c, err
-	}
-	if c.CacheSize, err = integer(get(KeyCacheSize), KeyCacheSize, DefaultCacheSize, 1<<20); err != nil {
-		return c, err
-	}
-	return c, nil
+// settings is the environment as read: one tagged field per key, with its
+// default (VLM_PROMPT's is DefaultPrompt).
+type settings struct {
+	URL            string   `env:"VLM_URL"`
+	Model          string   `env:"VLM_MODEL"`
+	APIKey         string   `env:"VLM_API_KEY"`
+	Timeout        duration `env:"VLM_TIMEOUT" envDefault:"20s"`
+	MaxTokens      int      `env:"VLM_MAX_TOKENS" envDefault:"160"`
+	Prompt         string   `env:"VLM_PROMPT"`
+	CacheSize      int      `env:"CAPTION_CACHE_SIZE" envDefault:"4096"`
+	CacheTTL       duration `env:"CAPTION_CACHE_TTL" envDefault:"1h"`
+	MetricsAddress string   `env:"METRICS_ADDRESS" envDefault:":9464"`
 }
 
-// duration reads a Go duration ("20s", "1m30s") or a plain number of
-// seconds; it must be positive.
-func duration(s, key string, def time.Duration) (time.Duration, error) {
-	if s == "" {
-		return def, nil
-	}
+// duration is a Go duration ("20s", "1m30s") or a plain number of seconds.
+type duration time.Duration
+
+// parseDuration reads a duration.
+func parseDuration(s string) (any, error) {
 	d, err := time.ParseDuration(s)
 	if err != nil {
 		secs, ferr := strconv.ParseFloat(s, 64)
 		if ferr != nil {
-			return 0, fmt.Errorf("%s %q is not a duration such as 20s", key, s)
+			return nil, errors.New("not a duration such as 20s")
 		}
 		d = time.Duration(secs * float64(time.Second))
 	}
-	if d <= 0 {
-		return 0, fmt.Errorf("%s %q must be positive", key, s)
-	}
-	return d, nil
+	return duration(d), nil
 }
 
-func integer(s, key string, def, max int) (int, error) {
-	if s == "" {
-		return def, nil
+// parseConfig reads and checks the cfg map, reporting every bad key at once.
+// A missing VLM_URL is not an error (the function then answers every event
+// 503); a malformed value is.
+func parseConfig(cfg map[string]string) (config, error) {
+	s := settings{Prompt: DefaultPrompt}
+	var p envconf.Problems
+	p.Join(envconf.Parse(&s, cfg, envconf.Parsers{reflect.TypeOf(duration(0)): parseDuration}))
+	c := config{URL: s.URL, Model: s.Model, APIKey: s.APIKey, Timeout: time.Duration(s.Timeout),
+		MaxTokens: s.MaxTokens, Prompt: s.Prompt, CacheSize: s.CacheSize, CacheTTL: time.Duration(s.CacheTTL),
+		MetricsAddress: s.MetricsAddress}
+	if c.URL != "" {
+		if _, err := vlm.Endpoint(c.URL); err != nil {
+			p.Join(fmt.Errorf("%s: %w", KeyVLMURL, err))
+		}
+		if c.Model == "" {
+			p.Addf("%s is set but %s is not: name the model the endpoint serves", KeyVLMURL, KeyVLMModel)
+		}
 	}
-	n, err := strconv.Atoi(s)
-	if err != nil || n < 1 || n > max {
-		return 0, fmt.Errorf("%s %q must be a whole number from 1 to %d", key, s, max)
+	envconf.Positive(&p, KeyVLMTimeout, c.Timeout)
+	if c.Timeout > MaxTimeout {
+		p.Addf("%s %s is more than %s: func-go must write the answer within 30s", KeyVLMTimeout, c.Timeout, MaxTimeout)
 	}
-	return n, nil
+	envconf.Positive(&p, KeyCacheTTL, c.CacheTTL)
+	envconf.InRange(&p, KeyVLMMaxTokens, c.MaxTokens, 1, maxMaxTokens)
+	envconf.InRange(&p, KeyCacheSize, c.CacheSize, 1, 1<<20)
+	return c, p.Err()
 }

@@ -24,37 +24,53 @@ import (
 	"github.com/edgewatch/edgewatch/functions/caption/dedup"
 	"github.com/edgewatch/edgewatch/functions/caption/guard"
 	"github.com/edgewatch/edgewatch/functions/caption/internal/contract"
+	"github.com/edgewatch/edgewatch/functions/caption/internal/metricsserver"
 	"github.com/edgewatch/edgewatch/functions/caption/vlm"
 )
 
-// Function is the caption function instance. Set its exported fields, if at
-// all, before Start.
-type Function struct {
-	// Logger receives the function's logs.
+// Deps are caption's dependencies; zero fields get defaults.
+type Deps struct {
+	// Logger receives the function's logs (default: JSON on stderr).
 	Logger *slog.Logger
-	// Registry receives the function's metrics, served on METRICS_ADDRESS.
+	// Registry receives the function's metrics, served on METRICS_ADDRESS
+	// (default: a new registry with the Go and process collectors).
 	Registry *prometheus.Registry
-	// HTTPClient carries the VLM requests; nil means a client of its own.
+	// HTTPClient carries the VLM requests (default: a client of its own).
 	// Each call is bounded by VLM_TIMEOUT through its context.
 	HTTPClient *http.Client
-	// Now tells the time of captions.
+	// Now tells the time of captions (default time.Now).
 	Now func() time.Time
-
-	svc         atomic.Pointer[service]
-	metrics     *http.Server
-	metricsAddr string
 }
 
-// New returns a caption function instance that logs JSON to stderr and keeps
-// its metrics, with Go and process metrics, on a registry of its own.
-func New() *Function {
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	return &Function{
-		Logger:   slog.New(slog.NewJSONHandler(os.Stderr, nil)),
-		Registry: reg,
-		Now:      time.Now,
+// Function is the caption function instance.
+type Function struct {
+	log    *slog.Logger
+	reg    *prometheus.Registry
+	client *http.Client
+	now    func() time.Time
+
+	svc     atomic.Pointer[service]
+	metrics *metricsserver.Server
+}
+
+// New returns a caption instance with default dependencies; func-go calls
+// it.
+func New() *Function { return NewWithDeps(Deps{}) }
+
+// NewWithDeps returns a caption instance with the given dependencies.
+func NewWithDeps(d Deps) *Function {
+	f := &Function{log: d.Logger, reg: d.Registry, client: d.HTTPClient, now: d.Now}
+	if f.log == nil {
+		f.log = slog.New(slog.NewJSONHandler(os.Stderr, nil))
 	}
+	if f.reg == nil {
+		f.reg = prometheus.NewRegistry()
+		f.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	}
+	if f.now == nil {
+		f.now = time.Now
+	}
+	return f
 }
 
 // Start reads the configuration, starts the metrics server and makes the
@@ -65,30 +81,31 @@ func New() *Function {
 func (f *Function) Start(ctx context.Context, cfg map[string]string) error {
 	c, err := parseConfig(cfg)
 	if err != nil {
-		f.Logger.Error("caption: bad configuration", "err", err)
+		f.log.Error("caption: bad configuration", "err", err)
 		return err
 	}
-	m, err := newMetrics(f.Registry)
+	m, err := newMetrics(f.reg)
 	if err != nil {
 		return err
 	}
-	if c.MetricsAddress != "" {
-		if f.metrics, f.metricsAddr, err = serveMetrics(c.MetricsAddress, f.Registry, f.Logger); err != nil {
-			f.Logger.Error("caption: cannot serve metrics", "address", c.MetricsAddress, "err", err)
-			return err
-		}
+	if f.metrics, err = metricsserver.Start(c.MetricsAddress, f.reg, f.log); err != nil {
+		f.log.Error("caption: cannot serve metrics", "address", c.MetricsAddress, "err", err)
+		return err
+	}
+	if f.metrics != nil {
+		f.log.Info("caption: serving metrics", "address", f.metrics.Addr())
 	}
 	svc := &service{
-		cfg: c, log: f.Logger, metrics: m, now: f.Now,
-		group: dedup.New[*event.Event](c.CacheSize, c.CacheTTL, f.Now),
+		cfg: c, log: f.log, metrics: m, now: f.now,
+		group: dedup.New[*event.Event](c.CacheSize, c.CacheTTL, f.now),
 	}
 	if c.configured() {
 		if svc.client, err = vlm.NewClient(c.URL, c.APIKey, f.httpClient()); err != nil {
 			return err
 		}
-		f.Logger.Info("caption: ready", "config", c)
+		f.log.Info("caption: ready", "config", c)
 	} else {
-		f.Logger.Warn("caption: not configured, "+KeyVLMURL+" is not set; every incident will be answered 503 "+
+		f.log.Warn("caption: not configured, "+KeyVLMURL+" is not set; every incident will be answered 503 "+
 			"and end on the dead-letter sink", "config", c)
 	}
 	f.svc.Store(svc)
@@ -97,8 +114,8 @@ func (f *Function) Start(ctx context.Context, cfg map[string]string) error {
 
 // httpClient returns the injected client or one with bounded connection set-up.
 func (f *Function) httpClient() *http.Client {
-	if f.HTTPClient != nil {
-		return f.HTTPClient
+	if f.client != nil {
+		return f.client
 	}
 	return &http.Client{Transport: &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
@@ -122,7 +139,7 @@ func (f *Function) Guard(next http.Handler) http.Handler {
 		if svc := f.svc.Load(); svc != nil {
 			svc.metrics.events.WithLabelValues(outcomeBadInput).Inc()
 		}
-		f.Logger.Warn("caption: refused request", "status", status, "reason", msg)
+		f.log.Warn("caption: refused request", "status", status, "reason", msg)
 	}})
 }
 
@@ -133,20 +150,10 @@ func (f *Function) Ready(ctx context.Context) (bool, error) {
 
 // MetricsAddr returns the address the metrics server listens on, or "" when
 // it does not run (METRICS_ADDRESS=off, or before Start).
-func (f *Function) MetricsAddr() string {
-	if f.metrics == nil {
-		return ""
-	}
-	return f.metricsAddr
-}
+func (f *Function) MetricsAddr() string { return f.metrics.Addr() }
 
 // Stop stops the metrics server.
-func (f *Function) Stop(ctx context.Context) error {
-	if f.metrics == nil {
-		return nil
-	}
-	return f.metrics.Shutdown(ctx)
-}
+func (f *Function) Stop(ctx context.Context) error { return f.metrics.Shutdown(ctx) }
 
 // Handle captions one incident.opened event. It answers the caption event,
 // or an error carrying the HTTP status the broker sees: 400 for input that

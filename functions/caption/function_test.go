@@ -385,8 +385,7 @@ func TestStartRejectsMalformedConfig(t *testing.T) {
 	}
 	for name, cfg := range cases {
 		t.Run(name, func(t *testing.T) {
-			f := New()
-			f.Logger = slogDiscard()
+			f := NewWithDeps(Deps{Logger: slogDiscard()})
 			if err := f.Start(context.Background(), cfg); err == nil {
 				_ = f.Stop(context.Background())
 				t.Fatalf("Start accepted %v", cfg)

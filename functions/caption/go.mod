@@ -1,10 +1,11 @@
 module github.com/edgewatch/edgewatch/functions/caption
 
-go 1.26
+go 1.26.0
 
 toolchain go1.26.11
 
 require (
+	github.com/caarlos0/env/v11 v11.4.2
 	github.com/cloudevents/sdk-go/v2 v2.16.2
 	github.com/prometheus/client_golang v1.23.2
 	github.com/santhosh-tekuri/jsonschema/v6 v6.0.3

@@ -14,7 +14,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -25,6 +24,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	fce "knative.dev/func-go/cloudevents"
+
+	"github.com/edgewatch/edgewatch/functions/caption/internal/syncbuf"
 )
 
 // testJPEG encodes a w×h picture with a gradient, so different sizes give
@@ -77,32 +78,13 @@ func incidentEvent(tb testing.TB, data map[string]any) event.Event {
 type host struct {
 	f    *Function
 	srv  *httptest.Server
-	logs *syncBuffer
-}
-
-// syncBuffer is a log sink safe for concurrent handlers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	logs *syncbuf.Buffer
 }
 
 func startHost(tb testing.TB, cfg map[string]string) *host {
 	tb.Helper()
-	logs := &syncBuffer{}
-	f := New()
-	f.Logger = slog.New(slog.NewJSONHandler(io.MultiWriter(logs, testWriter{tb}), nil))
+	logs := &syncbuf.Buffer{}
+	f := NewWithDeps(Deps{Logger: slog.New(slog.NewJSONHandler(io.MultiWriter(logs, testWriter{tb}), nil))})
 	if _, ok := cfg[KeyMetricsAddress]; !ok {
 		cfg[KeyMetricsAddress] = "off"
 	}

@@ -1,14 +1,9 @@
 package function
 
 import (
-	"errors"
-	"log/slog"
-	"net"
-	"net/http"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // metrics are the caption function's Prometheus metrics.
@@ -101,24 +96,4 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 func (m *metrics) observeCall(outcome string, took time.Duration) {
 	m.vlmRequests.WithLabelValues(outcome).Inc()
 	m.vlmDuration.Observe(took.Seconds())
-}
-
-// serveMetrics serves g's metrics at /metrics on addr and returns the server
-// and the address it listens on. It listens before it returns, so a taken
-// port is reported to the caller.
-func serveMetrics(addr string, g prometheus.Gatherer, log *slog.Logger) (*http.Server, string, error) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, "", err
-	}
-	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(g, promhttp.HandlerOpts{}))
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Error("caption: metrics server stopped", "err", err)
-		}
-	}()
-	log.Info("caption: serving metrics", "address", ln.Addr().String())
-	return srv, ln.Addr().String(), nil
 }

@@ -14,9 +14,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"path/filepath"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -24,19 +21,12 @@ import (
 
 	_ "github.com/lib/pq" // the "postgres" database/sql driver
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/edgewatch/edgewatch/functions/dashboard/incidentreader"
+	"github.com/edgewatch/edgewatch/functions/dashboard/internal/metricsserver"
 	"github.com/edgewatch/edgewatch/functions/dashboard/live"
-	"github.com/edgewatch/edgewatch/functions/dashboard/postgres"
 	"github.com/edgewatch/edgewatch/functions/dashboard/web"
-)
-
-// Default map settings: OpenStreetMap's public tiles (fine for a look,
-// not for heavy use: set TILE_URL to your own tile server).
-const (
-	// DefaultTileURL is the tile URL template used without TILE_URL.
-	DefaultTileURL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
-	// DefaultTileAttribution is the attribution used without TILE_ATTRIBUTION.
-	DefaultTileAttribution = "&copy; OpenStreetMap contributors"
 )
 
 // Function is the dashboard function instance.
@@ -54,17 +44,34 @@ type Function struct {
 	sessions atomic.Pointer[web.Sessions]
 	logins   *prometheus.CounterVec
 
-	registry    *prometheus.Registry
-	metricsAddr string
-	stopMetrics func(context.Context) error
+	registry *prometheus.Registry
+	metrics  *metricsserver.Server
 }
 
-// New returns a new dashboard function instance that logs JSON to stderr.
-func New() *Function { return newFunction(slog.New(slog.NewJSONHandler(os.Stderr, nil))) }
+// Deps are the dashboard's dependencies; zero fields get defaults.
+type Deps struct {
+	// Logger receives structured logs (default: JSON on stderr).
+	Logger *slog.Logger
+	// Registry holds the metrics, served on METRICS_ADDRESS (default: a new
+	// registry with the Go and process collectors).
+	Registry *prometheus.Registry
+}
 
-func newFunction(logger *slog.Logger) *Function {
-	f := &Function{logger: logger}
-	f.registry, f.logins = newRegistry(f.streams, f.sessionCount)
+// New returns a dashboard instance with default dependencies; func-go calls
+// it.
+func New() *Function { return NewWithDeps(Deps{}) }
+
+// NewWithDeps returns a dashboard instance with the given dependencies.
+func NewWithDeps(d Deps) *Function {
+	f := &Function{logger: d.Logger, registry: d.Registry}
+	if f.logger == nil {
+		f.logger = slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	}
+	if f.registry == nil {
+		f.registry = prometheus.NewRegistry()
+		f.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	}
+	f.logins = registerMetrics(f.registry, f.streams, f.sessionCount)
 	return f
 }
 
@@ -84,137 +91,6 @@ func (f *Function) streams() int {
 	return 0
 }
 
-// Config is the dashboard's configuration from the cfg map; docs/alert.md
-// lists every key.
-type Config struct {
-	DatabaseURL string
-	Auth        web.Auth
-	Sessions    web.SessionConfig
-	Limit       web.LimitConfig
-	Map         web.MapConfig
-	// MetricsAddress is where /metrics is served (METRICS_ADDRESS; default
-	// ":9464", "off" serves none).
-	MetricsAddress string
-}
-
-// ParseConfig reads the configuration.
-func ParseConfig(cfg map[string]string) (Config, error) {
-	get := func(k, def string) string {
-		if v, ok := cfg[k]; ok {
-			return strings.TrimSpace(v)
-		}
-		return def
-	}
-	c := Config{
-		DatabaseURL:    get("DATABASE_URL", ""),
-		MetricsAddress: get("METRICS_ADDRESS", ":9464"),
-		Auth:           web.Auth{Token: get("DASHBOARD_TOKEN", ""), User: get("DASHBOARD_USER", ""), Password: get("DASHBOARD_PASSWORD", "")},
-		Map: web.MapConfig{Title: get("DASHBOARD_TITLE", "edgewatch incidents"), Notice: get("MAP_NOTICE", ""), TileURL: get("TILE_URL", DefaultTileURL),
-			TileAttribution: get("TILE_ATTRIBUTION", DefaultTileAttribution), Zoom: 2},
-	}
-	var errs []error
-	if c.DatabaseURL == "" {
-		errs = append(errs, errors.New("DATABASE_URL is not set"))
-	}
-	if (c.Auth.User == "") != (c.Auth.Password == "") {
-		errs = append(errs, errors.New("DASHBOARD_USER and DASHBOARD_PASSWORD go together"))
-	}
-	dur := func(k string, def time.Duration, dst *time.Duration) {
-		d, err := time.ParseDuration(get(k, def.String()))
-		if err != nil || d <= 0 {
-			errs = append(errs, fmt.Errorf("%s=%q is not a positive duration like 30m", k, get(k, "")))
-		}
-		*dst = d
-	}
-	num := func(k string, def, lo, hi int, dst *int) {
-		n, err := strconv.Atoi(get(k, strconv.Itoa(def)))
-		if err != nil || n < lo || n > hi {
-			errs = append(errs, fmt.Errorf("%s=%q is not a whole number from %d to %d", k, get(k, ""), lo, hi))
-		}
-		*dst = n
-	}
-	dur("DASHBOARD_SESSION_IDLE", web.DefaultSessionIdle, &c.Sessions.Idle)
-	dur("DASHBOARD_SESSION_MAX", web.DefaultSessionMax, &c.Sessions.Max)
-	dur("DASHBOARD_LOGIN_WINDOW", web.DefaultLoginWindow, &c.Limit.Window)
-	num("DASHBOARD_LOGIN_FAILURES", web.DefaultLoginFailures, 1, 1000, &c.Limit.Failures)
-	num("DASHBOARD_TRUSTED_PROXIES", 0, 0, 10, &c.Limit.TrustedHops)
-	if c.Sessions.Idle > c.Sessions.Max {
-		errs = append(errs, errors.New("DASHBOARD_SESSION_IDLE is longer than DASHBOARD_SESSION_MAX"))
-	}
-	c.Map.Basemap = get("BASEMAP", web.BasemapTiles)
-	switch c.Map.Basemap {
-	case web.BasemapTiles, web.BasemapOutline:
-	case web.BasemapImage:
-		plan, err := readSitePlan(get("SITE_PLAN", ""), get("SITE_PLAN_BOUNDS", ""))
-		if err != nil {
-			errs = append(errs, err)
-		}
-		c.Map.SitePlan = plan
-	default:
-		errs = append(errs, fmt.Errorf("BASEMAP=%q is not tiles, outline or image", c.Map.Basemap))
-	}
-	if v := get("MAP_CENTER", ""); v != "" {
-		parts := strings.Split(v, ",")
-		var nums []float64
-		for _, p := range parts {
-			n, err := strconv.ParseFloat(strings.TrimSpace(p), 64)
-			if err != nil {
-				break
-			}
-			nums = append(nums, n)
-		}
-		if len(nums) != 3 || nums[0] < -90 || nums[0] > 90 || nums[1] < -180 || nums[1] > 180 || nums[2] < 0 || nums[2] > 19 {
-			errs = append(errs, fmt.Errorf("MAP_CENTER=%q is not lat,lon,zoom", v))
-		} else {
-			c.Map.Lat, c.Map.Lon, c.Map.Zoom = nums[0], nums[1], int(nums[2])
-		}
-	}
-	return c, errors.Join(errs...)
-}
-
-// maxSitePlanBytes caps the site-plan image, which is held in memory.
-const maxSitePlanBytes = 16 << 20
-
-// sitePlanTypes maps the file extensions of a site plan to content types.
-var sitePlanTypes = map[string]string{".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
-	".svg": "image/svg+xml", ".webp": "image/webp"}
-
-// readSitePlan reads the site-plan image at path and its bounds
-// "south,west,north,east" in degrees.
-func readSitePlan(path, bounds string) (web.SitePlan, error) {
-	var p web.SitePlan
-	if path == "" || bounds == "" {
-		return p, errors.New("BASEMAP=image needs SITE_PLAN (an image file) and SITE_PLAN_BOUNDS (south,west,north,east)")
-	}
-	var nums []float64
-	for _, f := range strings.Split(bounds, ",") {
-		n, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
-		if err != nil {
-			break
-		}
-		nums = append(nums, n)
-	}
-	if len(nums) != 4 || nums[0] < -90 || nums[2] > 90 || nums[0] >= nums[2] || nums[1] < -180 || nums[3] > 180 || nums[1] >= nums[3] {
-		return p, fmt.Errorf("SITE_PLAN_BOUNDS=%q is not south,west,north,east in degrees", bounds)
-	}
-	p.South, p.West, p.North, p.East = nums[0], nums[1], nums[2], nums[3]
-	ext := strings.ToLower(filepath.Ext(path))
-	if p.ContentType = sitePlanTypes[ext]; p.ContentType == "" {
-		return p, fmt.Errorf("SITE_PLAN %s: not a .png, .jpg, .svg or .webp image", path)
-	}
-	st, err := os.Stat(path)
-	if err != nil {
-		return p, fmt.Errorf("SITE_PLAN: %w", err)
-	}
-	if st.Size() > maxSitePlanBytes {
-		return p, fmt.Errorf("SITE_PLAN %s: %d bytes, more than %d", path, st.Size(), maxSitePlanBytes)
-	}
-	if p.Image, err = os.ReadFile(path); err != nil {
-		return p, fmt.Errorf("SITE_PLAN: %w", err)
-	}
-	return p, nil
-}
-
 // Start reads the configuration and opens a read-only database pool; a
 // background task waits until alert has migrated the schema, then starts
 // the live feed and turns Ready true.
@@ -223,19 +99,15 @@ func (f *Function) Start(ctx context.Context, cfg map[string]string) error {
 	if err != nil {
 		return fmt.Errorf("dashboard: configuration: %w", err)
 	}
-	dsn := postgres.ReadOnly(c.DatabaseURL)
+	dsn := incidentreader.ReadOnly(c.DatabaseURL)
 	db, err := sql.Open("postgres", dsn)
 	if err != nil {
 		return errors.New("dashboard: DATABASE_URL is not a PostgreSQL connection string")
 	}
 	db.SetMaxOpenConns(8)
-	if c.MetricsAddress != "off" {
-		addr, stop, err := serveMetrics(c.MetricsAddress, metricsHandler(f.registry), f.logger)
-		if err != nil {
-			db.Close()
-			return fmt.Errorf("dashboard: metrics address: %w", err)
-		}
-		f.metricsAddr, f.stopMetrics = addr, stop
+	if f.metrics, err = metricsserver.Start(c.MetricsAddress, f.registry, f.logger); err != nil {
+		db.Close()
+		return fmt.Errorf("dashboard: metrics address: %w", err)
 	}
 	f.db = db
 	if !c.Auth.Enabled() {
@@ -261,7 +133,7 @@ func (f *Function) Start(ctx context.Context, cfg map[string]string) error {
 }
 
 func (f *Function) run(ctx context.Context, c Config, dsn string) {
-	reader := postgres.NewReader(f.db)
+	reader := incidentreader.NewReader(f.db)
 	for wait := 200 * time.Millisecond; ; wait = min(2*wait, 5*time.Second) {
 		ok, err := reader.SchemaReady(ctx)
 		if ok {
@@ -286,7 +158,7 @@ func (f *Function) run(ctx context.Context, c Config, dsn string) {
 	}
 	hub := live.NewHub(dsn, channel, func(ctx context.Context, id string) ([]byte, bool, error) {
 		inc, err := reader.Get(ctx, id)
-		if errors.Is(err, postgres.ErrNotFound) {
+		if errors.Is(err, incidentreader.ErrNotFound) {
 			return nil, false, nil
 		}
 		if err != nil {
@@ -329,9 +201,7 @@ func (f *Function) Stop(ctx context.Context) error {
 	}
 	f.wg.Wait()
 	var errs []error
-	if f.stopMetrics != nil {
-		errs = append(errs, f.stopMetrics(ctx))
-	}
+	errs = append(errs, f.metrics.Shutdown(ctx))
 	if f.db != nil {
 		errs = append(errs, f.db.Close())
 	}

@@ -19,8 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edgewatch/edgewatch/functions/dashboard/incidentreader"
 	"github.com/edgewatch/edgewatch/functions/dashboard/internal/dbtest"
-	"github.com/edgewatch/edgewatch/functions/dashboard/postgres"
 )
 
 var tinyJPEG = []byte{0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10, 'J', 'F', 'I', 'F', 0, 0xFF, 0xD9}
@@ -50,7 +50,7 @@ func startDashboard(t *testing.T, cfg map[string]string, migrated bool) *env {
 	for k, v := range cfg {
 		full[k] = v
 	}
-	f := newFunction(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	f := NewWithDeps(Deps{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err := f.Start(context.Background(), full); err != nil {
 		t.Fatal(err)
 	}
@@ -97,13 +97,13 @@ func get(t *testing.T, c *http.Client, u string, hdr ...string) (*http.Response,
 	return resp, string(b)
 }
 
-func list(t *testing.T, e *env, query string) []postgres.Incident {
+func list(t *testing.T, e *env, query string) []incidentreader.Incident {
 	t.Helper()
 	resp, body := get(t, http.DefaultClient, e.srv.URL+"/api/incidents"+query)
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("%s: %d %s", query, resp.StatusCode, body)
 	}
-	var out struct{ Incidents []postgres.Incident }
+	var out struct{ Incidents []incidentreader.Incident }
 	if err := json.Unmarshal([]byte(body), &out); err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +160,7 @@ func TestAPIFilters(t *testing.T) {
 
 func TestReadOnly(t *testing.T) {
 	e := startDashboard(t, nil, true)
-	db, err := sql.Open("postgres", postgres.ReadOnly(dbtestDSN(t, e)))
+	db, err := sql.Open("postgres", incidentreader.ReadOnly(dbtestDSN(t, e)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -248,10 +248,10 @@ func TestAuth(t *testing.T) {
 }
 
 // readEvent reads SSE lines until one "incident" event arrives.
-func readEvent(t *testing.T, r *bufio.Reader, deadline time.Duration) (postgres.Incident, bool) {
+func readEvent(t *testing.T, r *bufio.Reader, deadline time.Duration) (incidentreader.Incident, bool) {
 	t.Helper()
 	type res struct {
-		inc postgres.Incident
+		inc incidentreader.Incident
 		ok  bool
 	}
 	ch := make(chan res, 1)
@@ -268,7 +268,7 @@ func readEvent(t *testing.T, r *bufio.Reader, deadline time.Duration) (postgres.
 			case strings.HasPrefix(line, "event: "):
 				name = strings.TrimPrefix(line, "event: ")
 			case strings.HasPrefix(line, "data: ") && name == "incident":
-				var inc postgres.Incident
+				var inc incidentreader.Incident
 				ch <- res{inc, json.Unmarshal([]byte(strings.TrimPrefix(line, "data: ")), &inc) == nil}
 				return
 			}
@@ -278,7 +278,7 @@ func readEvent(t *testing.T, r *bufio.Reader, deadline time.Duration) (postgres.
 	case v := <-ch:
 		return v.inc, v.ok
 	case <-time.After(deadline):
-		return postgres.Incident{}, false
+		return incidentreader.Incident{}, false
 	}
 }
 

@@ -1,10 +1,11 @@
 module github.com/edgewatch/edgewatch/functions/dashboard
 
-go 1.26
+go 1.26.0
 
 toolchain go1.26.11
 
 require (
+	github.com/caarlos0/env/v11 v11.4.2
 	github.com/chromedp/cdproto v0.0.0-20250724212937-08a3db8b4327
 	github.com/chromedp/chromedp v0.14.2
 	github.com/lib/pq v1.10.9

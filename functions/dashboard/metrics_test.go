@@ -32,14 +32,14 @@ func request(t *testing.T, method, url, body string) (int, string) {
 // TestMetricsServedOnSidePort starts the dashboard without a reachable
 // database (it waits for one in the background) and reads its metrics.
 func TestMetricsServedOnSidePort(t *testing.T) {
-	f := newFunction(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	f := NewWithDeps(Deps{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	err := f.Start(context.Background(), map[string]string{
 		"DATABASE_URL": "postgres://nobody@127.0.0.1:1/none?sslmode=disable", "METRICS_ADDRESS": "127.0.0.1:0"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Stop(context.Background())
-	base := "http://" + f.metricsAddr
+	base := "http://" + f.metrics.Addr()
 	status, body := request(t, http.MethodGet, base+"/metrics", "")
 	if status != http.StatusOK {
 		t.Fatalf("GET /metrics: %d %s", status, body)
@@ -66,14 +66,14 @@ func TestMetricsServedOnSidePort(t *testing.T) {
 }
 
 func TestMetricsOff(t *testing.T) {
-	f := newFunction(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	f := NewWithDeps(Deps{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	err := f.Start(context.Background(), map[string]string{
 		"DATABASE_URL": "postgres://nobody@127.0.0.1:1/none?sslmode=disable", "METRICS_ADDRESS": "off"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Stop(context.Background())
-	if f.metricsAddr != "" {
-		t.Errorf("metrics served on %s with METRICS_ADDRESS=off", f.metricsAddr)
+	if f.metrics.Addr() != "" {
+		t.Errorf("metrics served on %s with METRICS_ADDRESS=off", f.metrics.Addr())
 	}
 }

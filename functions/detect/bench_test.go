@@ -105,7 +105,7 @@ func bareForward(b *testing.B, f darknet.Files, jpg []byte) {
 // machine noise hits both sides alike.
 func serviceDetect(b *testing.B, f darknet.Files, jpg []byte, window string) {
 	reg := prometheus.NewRegistry()
-	fn := NewWithOptions(Options{Logger: testLogger(b), Registry: reg})
+	fn := NewWithDeps(Deps{Logger: testLogger(b), Registry: reg})
 	cfg := modelConfig(f, map[string]string{"CLASS_MAP": "person=accident,knife=knife,scissors=knife", "BATCH_WINDOW": window})
 	if err := fn.Start(context.Background(), cfg); err != nil {
 		b.Fatal(err)
@@ -173,7 +173,7 @@ func BenchmarkBatch(b *testing.B) {
 		max  int
 	}{{"baseline", 1}, {"b2", 2}, {"b4", 4}, {"b8", 8}} {
 		b.Run(v.name+"/tiny-416", func(b *testing.B) {
-			fn := NewWithOptions(Options{Logger: testLogger(b)})
+			fn := NewWithDeps(Deps{Logger: testLogger(b)})
 			cfg := modelConfig(models.get(b, darknet.KindTiny), map[string]string{
 				"BATCH_MAX": fmt.Sprint(v.max), "BATCH_WINDOW": "50ms", "CLASS_MAP": "knife=knife"})
 			if err := fn.Start(context.Background(), cfg); err != nil {
@@ -233,7 +233,7 @@ func BenchmarkColdStart(b *testing.B) {
 		var total time.Duration
 		for i := 0; i < b.N; i++ {
 			began := time.Now()
-			fn := NewWithOptions(Options{Logger: testLogger(b)})
+			fn := NewWithDeps(Deps{Logger: testLogger(b)})
 			if err := fn.Start(context.Background(), cfg); err != nil {
 				b.Fatal(err)
 			}

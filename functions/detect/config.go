@@ -1,9 +1,11 @@
 package function
 
 import (
+	"errors"
 	"fmt"
 	"net/url"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -11,6 +13,7 @@ import (
 
 	"github.com/edgewatch/edgewatch/functions/detect/darknet"
 	"github.com/edgewatch/edgewatch/functions/detect/internal/contract"
+	"github.com/edgewatch/edgewatch/functions/detect/internal/envconf"
 	"github.com/edgewatch/edgewatch/functions/detect/yolo"
 )
 
@@ -69,53 +72,105 @@ type Config struct {
 	MetricsAddress string
 }
 
-// ParseConfig reads a Config from a cfg map, applying defaults and
-// refusing bad values with the key's name.
-func ParseConfig(cfg map[string]string) (Config, error) {
-	p := parser{cfg: cfg}
-	c := Config{
-		Model: darknet.Files{
-			Cfg:     p.str("MODEL_CFG", ""),
-			Weights: p.str("MODEL_WEIGHTS", ""),
-			Names:   p.str("MODEL_NAMES", ""),
+// settings is the environment as read: one tagged field per key, with its
+// default.
+type settings struct {
+	Cfg            string        `env:"MODEL_CFG"`
+	Weights        string        `env:"MODEL_WEIGHTS"`
+	Names          string        `env:"MODEL_NAMES"`
+	ONNX           string        `env:"MODEL_ONNX"`
+	ModelName      string        `env:"MODEL_NAME"`
+	InputSize      int           `env:"INPUT_SIZE" envDefault:"0"`
+	Confidence     float32       `env:"CONF_THRESHOLD" envDefault:"0.5"`
+	NMS            float32       `env:"NMS_THRESHOLD" envDefault:"0.45"`
+	ClassMap       classMap      `env:"CLASS_MAP"`
+	Backend        yolo.Backend  `env:"DNN_BACKEND" envDefault:"auto"`
+	Threads        int           `env:"DNN_THREADS" envDefault:"0"`
+	BatchWindow    time.Duration `env:"BATCH_WINDOW" envDefault:"5ms"`
+	BatchMax       int           `env:"BATCH_MAX" envDefault:"0"`
+	MaxImageBytes  int           `env:"MAX_IMAGE_BYTES" envDefault:"8388608"`
+	MaxImagePixels int           `env:"MAX_IMAGE_PIXELS" envDefault:"16777216"`
+	CropQuality    int           `env:"CROP_JPEG_QUALITY" envDefault:"90"`
+	Sink           sinkURL       `env:"K_SINK"`
+	SendRetries    int           `env:"SEND_RETRIES" envDefault:"3"`
+	SendBackoff    time.Duration `env:"SEND_BACKOFF" envDefault:"100ms"`
+	SendTimeout    time.Duration `env:"SEND_TIMEOUT" envDefault:"10s"`
+	MetricsAddress string        `env:"METRICS_ADDRESS" envDefault:":9464"`
+}
+
+// classMap is CLASS_MAP, read by ParseClassMap.
+type classMap map[string]string
+
+// sinkURL is K_SINK: an http(s) URL.
+type sinkURL string
+
+// parsers returns the parsers of the special types of settings.
+func parsers() envconf.Parsers {
+	return envconf.Parsers{
+		reflect.TypeOf(classMap{}): func(v string) (any, error) {
+			m, err := ParseClassMap(v)
+			return classMap(m), err
 		},
-		ONNX:           p.str("MODEL_ONNX", ""),
-		ModelName:      p.str("MODEL_NAME", ""),
-		InputSize:      p.int("INPUT_SIZE", 0, 0, 4096),
-		Confidence:     p.unit("CONF_THRESHOLD", 0.5),
-		NMS:            p.unit("NMS_THRESHOLD", 0.45),
-		Threads:        p.int("DNN_THREADS", 0, 0, 1024),
-		BatchWindow:    p.duration("BATCH_WINDOW", 5*time.Millisecond),
-		BatchMax:       p.int("BATCH_MAX", 0, 1, 256),
-		MaxImageBytes:  p.int("MAX_IMAGE_BYTES", 8<<20, 1, 1<<30),
-		MaxImagePixels: p.int("MAX_IMAGE_PIXELS", 4096*4096, 1, 1<<30),
-		CropQuality:    p.int("CROP_JPEG_QUALITY", 90, 1, 100),
-		Sink:           p.str("K_SINK", ""),
-		SendRetries:    p.int("SEND_RETRIES", 3, 0, 100),
-		SendBackoff:    p.duration("SEND_BACKOFF", 100*time.Millisecond),
-		SendTimeout:    p.duration("SEND_TIMEOUT", 10*time.Second),
-		MetricsAddress: p.str("METRICS_ADDRESS", ":9464"),
+		reflect.TypeOf(yolo.Backend("")): func(v string) (any, error) { return yolo.ParseBackend(strings.ToLower(v)) },
+		reflect.TypeOf(sinkURL("")): func(v string) (any, error) {
+			if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				return nil, errors.New("not an http(s) URL")
+			}
+			return sinkURL(v), nil
+		},
 	}
-	if p.err != nil {
-		return Config{}, p.err
+}
+
+// ParseConfig reads a Config from a cfg map, applying defaults and
+// refusing bad values; every bad key is reported at once, by name.
+func ParseConfig(cfg map[string]string) (Config, error) {
+	var s settings
+	var p envconf.Problems
+	p.Join(envconf.Parse(&s, cfg, parsers()))
+	c := Config{
+		Model:          darknet.Files{Cfg: s.Cfg, Weights: s.Weights, Names: s.Names},
+		ONNX:           s.ONNX,
+		ModelName:      s.ModelName,
+		InputSize:      s.InputSize,
+		Confidence:     s.Confidence,
+		NMS:            s.NMS,
+		ClassMap:       s.ClassMap,
+		Backend:        s.Backend,
+		Threads:        s.Threads,
+		BatchWindow:    s.BatchWindow,
+		BatchMax:       s.BatchMax,
+		MaxImageBytes:  s.MaxImageBytes,
+		MaxImagePixels: s.MaxImagePixels,
+		CropQuality:    s.CropQuality,
+		Sink:           string(s.Sink),
+		SendRetries:    s.SendRetries,
+		SendBackoff:    s.SendBackoff,
+		SendTimeout:    s.SendTimeout,
+		MetricsAddress: s.MetricsAddress,
 	}
-	var err error
-	if c.Backend, err = yolo.ParseBackend(strings.ToLower(p.str("DNN_BACKEND", "auto"))); err != nil {
-		return Config{}, fmt.Errorf("DNN_BACKEND: %w", err)
-	}
-	if err := c.checkModel(); err != nil {
-		return Config{}, err
-	}
+	envconf.InRange(&p, "INPUT_SIZE", c.InputSize, 0, 4096)
 	if c.InputSize%32 != 0 {
-		return Config{}, fmt.Errorf("INPUT_SIZE=%d: must be a multiple of 32", c.InputSize)
+		p.Add("INPUT_SIZE", strconv.Itoa(c.InputSize), "must be a multiple of 32")
 	}
-	if c.ClassMap, err = ParseClassMap(p.str("CLASS_MAP", "")); err != nil {
-		return Config{}, fmt.Errorf("CLASS_MAP: %w", err)
+	envconf.InRange(&p, "CONF_THRESHOLD", c.Confidence, 0, 1)
+	envconf.InRange(&p, "NMS_THRESHOLD", c.NMS, 0, 1)
+	envconf.InRange(&p, "DNN_THREADS", c.Threads, 0, 1024)
+	if strings.TrimSpace(cfg["BATCH_MAX"]) != "" {
+		envconf.InRange(&p, "BATCH_MAX", c.BatchMax, 1, 256)
 	}
-	if c.Sink != "" {
-		if u, err := url.Parse(c.Sink); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return Config{}, fmt.Errorf("K_SINK=%q: not an http(s) URL", c.Sink)
+	envconf.InRange(&p, "MAX_IMAGE_BYTES", c.MaxImageBytes, 1, 1<<30)
+	envconf.InRange(&p, "MAX_IMAGE_PIXELS", c.MaxImagePixels, 1, 1<<30)
+	envconf.InRange(&p, "CROP_JPEG_QUALITY", c.CropQuality, 1, 100)
+	envconf.InRange(&p, "SEND_RETRIES", c.SendRetries, 0, 100)
+	for key, d := range map[string]time.Duration{"BATCH_WINDOW": c.BatchWindow, "SEND_BACKOFF": c.SendBackoff,
+		"SEND_TIMEOUT": c.SendTimeout} {
+		if d < 0 {
+			p.Add(key, d.String(), "must not be negative")
 		}
+	}
+	p.Join(c.checkModel())
+	if err := p.Err(); err != nil {
+		return Config{}, err
 	}
 	return c, nil
 }
@@ -180,60 +235,6 @@ func classesFor(m map[string]string, labels []string) []string {
 		out[i] = m[l]
 	}
 	return out
-}
-
-type parser struct {
-	cfg map[string]string
-	err error
-}
-
-func (p *parser) str(key, def string) string {
-	if v, ok := p.cfg[key]; ok && strings.TrimSpace(v) != "" {
-		return strings.TrimSpace(v)
-	}
-	return def
-}
-
-func (p *parser) fail(key, v, want string) {
-	if p.err == nil {
-		p.err = fmt.Errorf("%s=%q: %s", key, v, want)
-	}
-}
-
-func (p *parser) int(key string, def, lo, hi int) int {
-	v := p.str(key, "")
-	if v == "" {
-		return def
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < lo || n > hi {
-		p.fail(key, v, fmt.Sprintf("want an integer in %d–%d", lo, hi))
-	}
-	return n
-}
-
-func (p *parser) unit(key string, def float32) float32 {
-	v := p.str(key, "")
-	if v == "" {
-		return def
-	}
-	f, err := strconv.ParseFloat(v, 32)
-	if err != nil || f < 0 || f > 1 {
-		p.fail(key, v, "want a number in 0–1")
-	}
-	return float32(f)
-}
-
-func (p *parser) duration(key string, def time.Duration) time.Duration {
-	v := p.str(key, "")
-	if v == "" {
-		return def
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil || d < 0 {
-		p.fail(key, v, "want a duration such as 5ms")
-	}
-	return d
 }
 
 // DefaultGPUBatch is the batch size on a GPU when BATCH_MAX is not set.

@@ -87,3 +87,16 @@ func TestBatchForBackend(t *testing.T) {
 		t.Fatal("an explicit BATCH_MAX is not used")
 	}
 }
+
+func TestParseConfigReportsEveryBadKey(t *testing.T) {
+	_, err := ParseConfig(map[string]string{"MODEL_ONNX": "m.onnx", "CONF_THRESHOLD": "high", "BATCH_MAX": "999",
+		"K_SINK": "broker:8080"})
+	if err == nil {
+		t.Fatal("bad configuration accepted")
+	}
+	for _, want := range []string{`CONF_THRESHOLD="high"`, `BATCH_MAX="999"`, `K_SINK="broker:8080"`, "MODEL_ONNX needs MODEL_NAMES"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not report %s", err, want)
+		}
+	}
+}

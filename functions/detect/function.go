@@ -33,12 +33,13 @@ import (
 
 	"github.com/edgewatch/edgewatch/functions/detect/batch"
 	"github.com/edgewatch/edgewatch/functions/detect/darknet"
+	"github.com/edgewatch/edgewatch/functions/detect/internal/metricsserver"
 	"github.com/edgewatch/edgewatch/functions/detect/onnx"
 	"github.com/edgewatch/edgewatch/functions/detect/yolo"
 )
 
-// Options inject detect's dependencies; zero fields get defaults.
-type Options struct {
+// Deps are detect's dependencies; zero fields get defaults.
+type Deps struct {
 	// Logger receives structured logs (default: JSON on stderr).
 	Logger *slog.Logger
 	// Registry holds the metrics and is served on METRICS_ADDRESS
@@ -58,18 +59,17 @@ type Function struct {
 
 	svc atomic.Pointer[service]
 
-	mu          sync.Mutex
-	started     bool
-	stopMetrics func()
-	metricsAddr string
+	mu            sync.Mutex
+	started       bool
+	metricsServer *metricsserver.Server
 }
 
 // New returns a detect instance with default dependencies; func-go calls it.
-func New() *Function { return NewWithOptions(Options{}) }
+func New() *Function { return NewWithDeps(Deps{}) }
 
-// NewWithOptions returns a detect instance with the given dependencies.
-func NewWithOptions(o Options) *Function {
-	f := &Function{log: o.Logger, reg: o.Registry, now: o.Now}
+// NewWithDeps returns a detect instance with the given dependencies.
+func NewWithDeps(d Deps) *Function {
+	f := &Function{log: d.Logger, reg: d.Registry, now: d.Now}
 	if f.log == nil {
 		f.log = slog.New(slog.NewJSONHandler(os.Stderr, nil)).With("function", "detect")
 	}
@@ -114,17 +114,15 @@ func (f *Function) Start(ctx context.Context, cfgMap map[string]string) error {
 	if err != nil {
 		return fmt.Errorf("detect: config: %w", err)
 	}
-	if cfg.MetricsAddress != "off" {
-		addr, stop, err := serveMetrics(ctx, cfg.MetricsAddress, f.reg, f.log)
-		if err != nil {
-			return fmt.Errorf("detect: metrics server on %s: %w", cfg.MetricsAddress, err)
-		}
-		f.metricsAddr, f.stopMetrics = addr, stop
-		f.log.Info("metrics served", "address", addr)
+	if f.metricsServer, err = metricsserver.Start(cfg.MetricsAddress, f.reg, f.log); err != nil {
+		return fmt.Errorf("detect: metrics server on %s: %w", cfg.MetricsAddress, err)
+	}
+	if f.metricsServer != nil {
+		f.log.Info("metrics served", "address", f.metricsServer.Addr())
 	}
 	s, err := f.load(cfg)
 	if err != nil {
-		f.shutdownMetrics()
+		f.shutdownMetrics(ctx)
 		return err
 	}
 	f.started = true
@@ -223,29 +221,31 @@ func (f *Function) Ready(context.Context) (bool, error) { return f.svc.Load() !=
 func (f *Function) Alive(context.Context) (bool, error) { return true, nil }
 
 // Stop finishes the batch in progress and releases the model.
-func (f *Function) Stop(context.Context) error {
+func (f *Function) Stop(ctx context.Context) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if s := f.svc.Swap(nil); s != nil {
 		s.batcher.Close()
 		s.net.Close()
 	}
-	f.shutdownMetrics()
+	f.shutdownMetrics(ctx)
 	return nil
 }
 
-func (f *Function) shutdownMetrics() {
-	if f.stopMetrics != nil {
-		f.stopMetrics()
-		f.stopMetrics = nil
-	}
+// shutdownMetrics stops the metrics server, giving scrapes in flight up to
+// two seconds past ctx.
+func (f *Function) shutdownMetrics(ctx context.Context) {
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	_ = f.metricsServer.Shutdown(sctx)
+	f.metricsServer = nil
 }
 
 // MetricsAddress returns the address the metrics server listens on ("" if none).
 func (f *Function) MetricsAddress() string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.metricsAddr
+	return f.metricsServer.Addr()
 }
 
 // Handle detects objects in one motion event; see handle.go.

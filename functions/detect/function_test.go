@@ -269,7 +269,7 @@ func TestSinkFailureIs5xxSoTheBrokerRetries(t *testing.T) {
 }
 
 func TestRequestsBeforeReadyAre503(t *testing.T) {
-	f := NewWithOptions(Options{Logger: testLogger(t)})
+	f := NewWithDeps(Deps{Logger: testLogger(t)})
 	if ok, _ := f.Ready(context.Background()); ok {
 		t.Fatal("ready before Start")
 	}
@@ -367,7 +367,7 @@ func TestStartRefusesBadModelsWithoutCrashing(t *testing.T) {
 				cfg[k] = v
 			}
 			cfg[c.key] = c.value
-			f := NewWithOptions(Options{Logger: testLogger(t)})
+			f := NewWithDeps(Deps{Logger: testLogger(t)})
 			err := f.Start(context.Background(), cfg)
 			if err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("Start = %v; want an error mentioning %q", err, c.want)

@@ -54,7 +54,7 @@ func patternConfig(t testing.TB, overrides map[string]string) map[string]string 
 func startDetect(t testing.TB, cfg map[string]string) (*Function, *prometheus.Registry) {
 	t.Helper()
 	reg := prometheus.NewRegistry()
-	f := NewWithOptions(Options{Logger: testLogger(t), Registry: reg})
+	f := NewWithDeps(Deps{Logger: testLogger(t), Registry: reg})
 	if err := f.Start(context.Background(), cfg); err != nil {
 		t.Fatal(err)
 	}

@@ -62,7 +62,7 @@ func post(t *testing.T, url string, e event.Event) (int, string) {
 }
 
 func TestWireStatuses(t *testing.T) {
-	f := NewWithOptions(Options{Logger: testLogger(t)})
+	f := NewWithDeps(Deps{Logger: testLogger(t)})
 	url := serveHTTP(t, f)
 	good := patternJPEG(t, 416, 416, square{image.Rect(32, 32, 64, 64), red})
 

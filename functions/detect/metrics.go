@@ -1,16 +1,9 @@
 package function
 
 import (
-	"context"
-	"errors"
-	"log/slog"
-	"net"
-	"net/http"
-	"time"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/edgewatch/edgewatch/functions/detect/internal/contract"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // Error reasons counted in edgewatch_detect_errors_total.
@@ -116,27 +109,4 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 func (m *metrics) started(backend, model string) {
 	m.inference.WithLabelValues(backend)
 	m.backend.WithLabelValues(backend, model).Set(1)
-}
-
-// serveMetrics serves /metrics from g on addr until ctx ends; it returns
-// the bound address (useful with port 0).
-func serveMetrics(ctx context.Context, addr string, g prometheus.Gatherer, log *slog.Logger) (string, func(), error) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return "", nil, err
-	}
-	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(g, promhttp.HandlerOpts{}))
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Error("metrics server stopped", "err", err)
-		}
-	}()
-	stop := func() {
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(sctx)
-	}
-	return ln.Addr().String(), stop, nil
 }

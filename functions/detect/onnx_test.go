@@ -113,7 +113,7 @@ func TestStartRefusesBadONNXModelsWithoutCrashing(t *testing.T) {
 			for k, v := range c.set {
 				cfg[k] = v
 			}
-			f := NewWithOptions(Options{Logger: testLogger(t)})
+			f := NewWithDeps(Deps{Logger: testLogger(t)})
 			err := f.Start(context.Background(), cfg)
 			if err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("Start = %v; want an error mentioning %q", err, c.want)

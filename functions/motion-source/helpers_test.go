@@ -1,7 +1,6 @@
 package function
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -17,6 +16,7 @@ import (
 	"github.com/cloudevents/sdk-go/v2/event"
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 	"github.com/edgewatch/edgewatch/functions/motion-source/internal/contract"
+	"github.com/edgewatch/edgewatch/functions/motion-source/internal/syncbuf"
 	"github.com/edgewatch/edgewatch/functions/motion-source/samplevideo"
 	"github.com/edgewatch/edgewatch/functions/motion-source/watch"
 	"github.com/prometheus/client_golang/prometheus"
@@ -84,35 +84,17 @@ func clip(t *testing.T, name string, scene samplevideo.Scene) string {
 	return path
 }
 
-// syncBuffer is a log sink safe for concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
 // started runs a Source with cfg until the test ends; it returns the
 // source, its registry and its log.
-func started(t *testing.T, cfg map[string]string) (*Source, *prometheus.Registry, *syncBuffer) {
+func started(t *testing.T, cfg map[string]string) (*Source, *prometheus.Registry, *syncbuf.Buffer) {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	reg := prometheus.NewRegistry()
 	if _, ok := cfg[KeyMetricsAddress]; !ok {
 		cfg[KeyMetricsAddress] = "127.0.0.1:0"
 	}
-	s := New(WithLogger(slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))),
-		WithRegistry(reg), WithProgress(logs))
+	s := NewWithDeps(Deps{Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Registry: reg, Progress: logs})
 	if err := s.Start(context.Background(), cfg); err != nil {
 		t.Fatal(err)
 	}

@@ -15,11 +15,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -27,11 +24,11 @@ import (
 	"github.com/edgewatch/edgewatch/functions/motion-source/cameraconfig"
 	"github.com/edgewatch/edgewatch/functions/motion-source/emit"
 	"github.com/edgewatch/edgewatch/functions/motion-source/eventlog"
+	"github.com/edgewatch/edgewatch/functions/motion-source/internal/metricsserver"
 	"github.com/edgewatch/edgewatch/functions/motion-source/metrics"
 	"github.com/edgewatch/edgewatch/functions/motion-source/watch"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // Configuration keys read by Start (besides CAMERAS and CAMERAS_FILE, see
@@ -77,31 +74,33 @@ type Source struct {
 	cancel      context.CancelFunc
 	sendCancel  context.CancelFunc
 	wg          sync.WaitGroup
-	metricsSrv  *http.Server
-	metricsAddr net.Addr
+	metrics     *metricsserver.Server
 	eventLog    *eventlog.Log // nil unless EVENT_LOG is set
 	stopTimeout time.Duration
 }
 
-// Option changes how New builds a Source.
-type Option func(*Source)
+// Deps are the motion-source's dependencies; zero fields get defaults.
+type Deps struct {
+	// Logger receives structured logs (default: JSON on stderr at LOG_LEVEL).
+	Logger *slog.Logger
+	// Registry holds the metrics, served on METRICS_ADDRESS (default: a new
+	// registry with the Go and process collectors).
+	Registry *prometheus.Registry
+	// Progress receives the progress lines of files read once (default
+	// stderr).
+	Progress io.Writer
+}
 
-// WithLogger sets the logger (default: JSON on stderr at LOG_LEVEL).
-func WithLogger(l *slog.Logger) Option { return func(s *Source) { s.log = l } }
+// New returns a motion-source instance with default dependencies; func-go
+// calls it. Nothing runs until Start.
+func New() *Source { return NewWithDeps(Deps{}) }
 
-// WithRegistry sets the Prometheus registry (default: a new one with the Go
-// and process collectors).
-func WithRegistry(r *prometheus.Registry) Option { return func(s *Source) { s.reg = r } }
-
-// WithProgress sets where progress lines of files read once go (default
-// stderr).
-func WithProgress(w io.Writer) Option { return func(s *Source) { s.progress = w } }
-
-// New returns a motion-source instance; nothing runs until Start.
-func New(opts ...Option) *Source {
-	s := &Source{progress: os.Stderr}
-	for _, o := range opts {
-		o(s)
+// NewWithDeps returns a motion-source instance with the given dependencies;
+// nothing runs until Start.
+func NewWithDeps(d Deps) *Source {
+	s := &Source{log: d.Logger, reg: d.Registry, progress: d.Progress}
+	if s.progress == nil {
+		s.progress = os.Stderr
 	}
 	if s.reg == nil {
 		s.reg = prometheus.NewRegistry()
@@ -118,43 +117,25 @@ func (s *Source) Start(ctx context.Context, cfg map[string]string) error {
 	if s.started {
 		return errors.New("motion-source: already started")
 	}
+	conf, err := parseSettings(cfg)
 	if s.log == nil {
-		s.log = slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: logLevel(cfg[KeyLogLevel])}))
+		s.log = slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: conf.logLevel()}))
 	}
-	cams, err := cameraconfig.Load(cfg)
+	cams, camErr := cameraconfig.Load(cfg)
+	if err = errors.Join(err, camErr); err != nil {
+		return fmt.Errorf("motion-source: configuration: %w", err)
+	}
+	client, err := emit.NewClient(conf.emitConfig())
 	if err != nil {
 		return err
 	}
-	sendCfg, err := emitConfig(cfg)
-	if err != nil {
-		return err
-	}
-	client, err := emit.NewClient(sendCfg)
-	if err != nil {
-		return err
-	}
-	modelInput, err := intKey(cfg, KeyModelInputSize, DefaultModelInputSize)
-	if err != nil {
-		return err
-	}
-	backoff, err := durationKey(cfg, KeyReconnectInitial, 500*time.Millisecond)
-	if err != nil {
-		return err
-	}
-	backoffMax, err := durationKey(cfg, KeyReconnectMax, 30*time.Second)
-	if err != nil {
-		return err
-	}
-	stopTimeout, err := durationKey(cfg, KeyStopTimeout, 0)
-	if err != nil {
-		return err
-	}
+	modelInput, backoff, backoffMax, stopTimeout := conf.ModelInputSize, conf.ReconnectInitial, conf.ReconnectMax, conf.StopTimeout
 	set, err := metrics.New(s.reg)
 	if err != nil {
 		return fmt.Errorf("motion-source: metrics: %w", err)
 	}
 	var recorder emit.Recorder
-	if path := cfg[KeyEventLog]; path != "" {
+	if path := conf.EventLog; path != "" {
 		l, err := eventlog.Open(path, func(err error) { s.log.Error("event log write failed; events are still sent", "err", err) })
 		if err != nil {
 			return fmt.Errorf("motion-source: %s: %w", KeyEventLog, err)
@@ -182,9 +163,9 @@ func (s *Source) Start(ctx context.Context, cfg map[string]string) error {
 		}
 		watchers = append(watchers, w)
 	}
-	if err := s.serveMetrics(cfg[KeyMetricsAddress]); err != nil {
+	if s.metrics, err = metricsserver.Start(conf.MetricsAddress, s.reg, s.log); err != nil {
 		closeAll()
-		return err
+		return fmt.Errorf("motion-source: metrics on %s: %w", conf.MetricsAddress, err)
 	}
 
 	runCtx, cancel := context.WithCancel(ctx)
@@ -198,35 +179,16 @@ func (s *Source) Start(ctx context.Context, cfg map[string]string) error {
 			w.Run(runCtx, sendCtx)
 		}()
 	}
-	s.log.Info("motion-source started", "cameras", len(watchers), "metrics", s.metricsAddr.String())
+	s.log.Info("motion-source started", "cameras", len(watchers), "metrics", s.metrics.Addr())
 	return nil
 }
 
-func (s *Source) serveMetrics(addr string) error {
-	if addr == "" {
-		addr = DefaultMetricsAddress
-	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("motion-source: metrics on %s: %w", addr, err)
-	}
-	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{Registry: s.reg}))
-	s.metricsSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	s.metricsAddr = ln.Addr()
-	go func() {
-		if err := s.metricsSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			s.log.Error("metrics server stopped", "err", err)
-		}
-	}()
-	return nil
-}
-
-// MetricsAddr returns the address metrics are served on, once started.
-func (s *Source) MetricsAddr() net.Addr {
+// MetricsAddr returns the address metrics are served on once started, or ""
+// (METRICS_ADDRESS=off, or before Start).
+func (s *Source) MetricsAddr() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.metricsAddr
+	return s.metrics.Addr()
 }
 
 // Stop stops every camera, lets the send queues drain until ctx ends (or
@@ -275,7 +237,7 @@ func (s *Source) Stop(ctx context.Context) error {
 	s.sendCancel()
 	shut, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 	defer cancel()
-	err = errors.Join(err, s.metricsSrv.Shutdown(shut))
+	err = errors.Join(err, s.metrics.Shutdown(shut))
 	if s.eventLog != nil {
 		err = errors.Join(err, s.eventLog.Close())
 		s.eventLog = nil
@@ -318,63 +280,4 @@ func (s *Source) Handle(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(page)
-}
-
-func emitConfig(cfg map[string]string) (emit.Config, error) {
-	c := emit.Config{Sink: cfg[KeySink], Overrides: cfg[KeyOverrides], CACerts: cfg[KeyCACerts]}
-	var err error
-	if c.Backoff, err = durationKey(cfg, KeySendBackoff, 200*time.Millisecond); err != nil {
-		return c, err
-	}
-	if c.BackoffMax, err = durationKey(cfg, KeySendBackoffMax, emit.DefaultBackoffMax); err != nil {
-		return c, err
-	}
-	if c.BackoffMax < c.Backoff {
-		return c, fmt.Errorf("motion-source: %s (%s) is less than %s (%s)", KeySendBackoffMax, c.BackoffMax, KeySendBackoff, c.Backoff)
-	}
-	if c.BufferWindow, err = durationKey(cfg, KeyBufferWindow, emit.DefaultBufferWindow); err != nil {
-		return c, err
-	}
-	if c.BufferBytes, err = intKey(cfg, KeyBufferBytes, emit.DefaultBufferBytes); err != nil {
-		return c, err
-	}
-	if c.BufferBytes < 1<<20 {
-		return c, fmt.Errorf("motion-source: %s must be at least 1048576 (1 MiB), got %d", KeyBufferBytes, c.BufferBytes)
-	}
-	if c.Timeout, err = durationKey(cfg, KeySendTimeout, 10*time.Second); err != nil {
-		return c, err
-	}
-	return c, nil
-}
-
-func intKey(cfg map[string]string, key string, def int) (int, error) {
-	v := strings.TrimSpace(cfg[key])
-	if v == "" {
-		return def, nil
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < 0 {
-		return 0, fmt.Errorf("motion-source: %s must be a non-negative integer, got %q", key, v)
-	}
-	return n, nil
-}
-
-func durationKey(cfg map[string]string, key string, def time.Duration) (time.Duration, error) {
-	v := strings.TrimSpace(cfg[key])
-	if v == "" {
-		return def, nil
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil || d <= 0 {
-		return 0, fmt.Errorf("motion-source: %s must be a positive duration like 500ms, got %q", key, v)
-	}
-	return d, nil
-}
-
-func logLevel(v string) slog.Level {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(v)); err != nil {
-		return slog.LevelInfo
-	}
-	return l
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/edgewatch/edgewatch/functions/motion-source/eventlog"
 	"github.com/edgewatch/edgewatch/functions/motion-source/internal/contract"
+	"github.com/edgewatch/edgewatch/functions/motion-source/internal/syncbuf"
 	"github.com/edgewatch/edgewatch/functions/motion-source/region"
 	"github.com/edgewatch/edgewatch/functions/motion-source/samplevideo"
 	"github.com/prometheus/client_golang/prometheus"
@@ -235,7 +236,7 @@ func TestFailingCamerasAreRetriedWhileOthersSend(t *testing.T) {
 	if up := metric(t, reg, "edgewatch_motion_source_camera_up", map[string]string{"camera": "mjpeg-down"}); up != 0 {
 		t.Errorf("camera_up of the down camera = %v", up)
 	}
-	resp, err := http.Get("http://" + s.MetricsAddr().String() + "/metrics")
+	resp, err := http.Get("http://" + s.MetricsAddr() + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -358,7 +359,7 @@ func TestStartRejectsBadConfig(t *testing.T) {
 	for name, cfg := range cases {
 		t.Run(name, func(t *testing.T) {
 			cfg[KeyMetricsAddress] = "127.0.0.1:0"
-			s := New(WithProgress(io.Discard))
+			s := NewWithDeps(Deps{Progress: io.Discard})
 			if err := s.Start(context.Background(), cfg); err == nil {
 				s.Stop(context.Background())
 				t.Fatal("started")
@@ -374,12 +375,12 @@ func TestCamerasFileAndStop(t *testing.T) {
 	if err := os.WriteFile(path, []byte(yml), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	s := New(WithProgress(io.Discard), WithLogger(discardLogger()))
+	s := NewWithDeps(Deps{Progress: io.Discard, Logger: discardLogger()})
 	if err := s.Start(context.Background(), map[string]string{KeySink: sk.srv.URL, KeyCamerasFile: path, KeyMetricsAddress: "127.0.0.1:0"}); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, 10*time.Second, "ready", func() bool { r, _ := s.Ready(context.Background()); return r })
-	addr := s.MetricsAddr().String()
+	addr := s.MetricsAddr()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := s.Stop(ctx); err != nil {
@@ -421,9 +422,9 @@ func TestCooldownLimitsPersistentMotion(t *testing.T) {
 
 func TestStopTimeoutBoundsTheFlushAndCountsWhatWasNotSent(t *testing.T) {
 	sk := newSink(t, http.StatusServiceUnavailable)
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	reg := prometheus.NewRegistry()
-	s := New(WithLogger(slog.New(slog.NewTextHandler(logs, nil))), WithRegistry(reg), WithProgress(io.Discard))
+	s := NewWithDeps(Deps{Logger: slog.New(slog.NewTextHandler(logs, nil)), Registry: reg, Progress: io.Discard})
 	err := s.Start(context.Background(), map[string]string{
 		KeySink:           sk.srv.URL,
 		KeySendBackoff:    "20ms",

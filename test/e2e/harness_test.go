@@ -8,7 +8,6 @@ package e2e
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"crypto/rand"
 	"database/sql"
@@ -21,7 +20,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -29,6 +27,7 @@ import (
 	_ "github.com/lib/pq"
 
 	"github.com/edgewatch/edgewatch/internal/functions"
+	"github.com/edgewatch/edgewatch/internal/syncbuf"
 )
 
 // binary is the edgewatch command built once for the whole package.
@@ -164,7 +163,7 @@ type pipeline struct {
 	t     testing.TB
 	ports ports
 	cmd   *exec.Cmd
-	log   *syncBuffer
+	log   *syncbuf.Buffer
 	db    *sql.DB
 	done  chan struct{}
 	state string
@@ -193,7 +192,7 @@ func startPipeline(t testing.TB, o options) *pipeline {
 	if o.triggers == "" {
 		o.triggers = filepath.Join(repoRoot(t), "config", "triggers")
 	}
-	p := &pipeline{t: t, ports: freePorts(t), log: &syncBuffer{}, db: db, done: make(chan struct{}), state: t.TempDir()}
+	p := &pipeline{t: t, ports: freePorts(t), log: &syncbuf.Buffer{}, db: db, done: make(chan struct{}), state: t.TempDir()}
 	args := []string{"up",
 		"-broker-port", strconv.Itoa(p.ports.broker()),
 		"-first-port", strconv.Itoa(p.ports.first()),
@@ -226,11 +225,11 @@ func startPipeline(t testing.TB, o options) *pipeline {
 	for !strings.Contains(p.log.String(), "edgewatch is running") {
 		select {
 		case <-p.done:
-			t.Fatalf("edgewatch up exited:\n%s", p.log.tail(80))
+			t.Fatalf("edgewatch up exited:\n%s", p.log.Tail(80))
 		case <-time.After(100 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("edgewatch up not running after 3 minutes:\n%s", p.log.tail(80))
+			t.Fatalf("edgewatch up not running after 3 minutes:\n%s", p.log.Tail(80))
 		}
 	}
 	return p
@@ -251,7 +250,7 @@ func (p *pipeline) stop() {
 		}
 	}
 	if p.t.Failed() {
-		p.t.Logf("edgewatch up log (last lines):\n%s", p.log.tail(150))
+		p.t.Logf("edgewatch up log (last lines):\n%s", p.log.Tail(150))
 	}
 }
 
@@ -319,30 +318,4 @@ func eventually(t testing.TB, timeout time.Duration, what string, cond func() bo
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-}
-
-// syncBuffer collects the runner's output.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-func (b *syncBuffer) tail(n int) string {
-	lines := strings.Split(b.String(), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }

@@ -94,6 +94,6 @@ func TestSavingsModelMatchesTheRunner(t *testing.T) {
 	// On stop the runner states the session's savings.
 	p.stop()
 	if !strings.Contains(p.log.String(), "detect was up ") || !strings.Contains(p.log.String(), "less than always on") {
-		t.Errorf("no savings line when the runner stopped:\n%s", p.log.tail(20))
+		t.Errorf("no savings line when the runner stopped:\n%s", p.log.Tail(20))
 	}
 }

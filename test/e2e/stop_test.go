@@ -30,6 +30,7 @@ import (
 
 	"github.com/edgewatch/edgewatch/functions/motion-source/samplevideo"
 	"github.com/edgewatch/edgewatch/internal/contract"
+	"github.com/edgewatch/edgewatch/internal/syncbuf"
 )
 
 // stopBound is how long after a signal no edgewatch process may remain: the
@@ -40,7 +41,7 @@ const stopBound = 10 * time.Second
 // broker UID (so queues outlive a run) and a state directory.
 type run struct {
 	cmd  *exec.Cmd
-	log  *syncBuffer
+	log  *syncbuf.Buffer
 	done chan struct{}
 	err  error
 }
@@ -81,7 +82,7 @@ func (r *stopRig) launch(extra ...string) *run {
 	if r.cameras == "" {
 		args = append(args, "-no-motion")
 	}
-	u := &run{cmd: exec.Command(binary, append(append(args, r.extra...), extra...)...), log: &syncBuffer{}, done: make(chan struct{})}
+	u := &run{cmd: exec.Command(binary, append(append(args, r.extra...), extra...)...), log: &syncbuf.Buffer{}, done: make(chan struct{})}
 	u.cmd.Dir = repoRoot(r.t)
 	u.cmd.Env = append(os.Environ(), r.env...)
 	if r.cameras != "" {
@@ -96,7 +97,7 @@ func (r *stopRig) launch(extra ...string) *run {
 		_ = u.cmd.Process.Kill()
 		<-u.done
 		if r.t.Failed() {
-			r.t.Logf("edgewatch up log (last lines):\n%s", u.log.tail(60))
+			r.t.Logf("edgewatch up log (last lines):\n%s", u.log.Tail(60))
 		}
 	})
 	return u
@@ -109,11 +110,11 @@ func (r *stopRig) waitRunning(u *run) {
 	for !strings.Contains(u.log.String(), "edgewatch is running") {
 		select {
 		case <-u.done:
-			r.t.Fatalf("edgewatch up exited before it ran (%v):\n%s", u.err, u.log.tail(60))
+			r.t.Fatalf("edgewatch up exited before it ran (%v):\n%s", u.err, u.log.Tail(60))
 		case <-time.After(50 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			r.t.Fatalf("edgewatch up not running after 3 minutes:\n%s", u.log.tail(60))
+			r.t.Fatalf("edgewatch up not running after 3 minutes:\n%s", u.log.Tail(60))
 		}
 	}
 }
@@ -429,11 +430,11 @@ func TestStopOnEverySignalAtAnyMoment(t *testing.T) {
 			}
 			if sig != syscall.SIGKILL && moment != "start-up" {
 				if u.err != nil || !strings.Contains(u.log.String(), "msg=stopped") {
-					t.Fatalf("%s: the runner did not stop cleanly (%v):\n%s", what, u.err, u.log.tail(40))
+					t.Fatalf("%s: the runner did not stop cleanly (%v):\n%s", what, u.err, u.log.Tail(40))
 				}
 				// Work in flight finishes: detect's results still reach the broker.
 				if strings.Contains(u.log.String(), "detection event not delivered") {
-					t.Fatalf("%s: detect could not send its results while the broker stopped:\n%s", what, u.log.tail(40))
+					t.Fatalf("%s: detect could not send its results while the broker stopped:\n%s", what, u.log.Tail(40))
 				}
 			}
 			rig.portsFree(what)
@@ -488,7 +489,7 @@ func TestSecondSignalAndStopTimeoutKillWhatIsLeft(t *testing.T) {
 			select {
 			case <-calls:
 			case <-time.After(60 * time.Second):
-				t.Fatalf("caption never called the VLM:\n%s", u.log.tail(40))
+				t.Fatalf("caption never called the VLM:\n%s", u.log.Tail(40))
 			}
 
 			last := syscall.SIGINT
@@ -505,7 +506,7 @@ func TestSecondSignalAndStopTimeoutKillWhatIsLeft(t *testing.T) {
 			took := rig.signal(u, last)
 			log := u.log.String()
 			if !strings.Contains(log, c.want) || !strings.Contains(log, "stop cut short; killed what was left") || !strings.Contains(log, "caption (pid") {
-				t.Fatalf("the log does not say what was killed and why (want %q):\n%s", c.want, u.log.tail(40))
+				t.Fatalf("the log does not say what was killed and why (want %q):\n%s", c.want, u.log.Tail(40))
 			}
 			if u.err == nil {
 				t.Error("a stop cut short exited with status 0")
@@ -566,7 +567,7 @@ func TestMakeRunStops(t *testing.T) {
 				rig.ports.broker(), rig.ports.first(), rig.ports.metrics(), rig.uid, rig.state, rig.dbURL)
 			mk := exec.Command("make", "--no-print-directory", "-o", "deps", "run", "UP_FLAGS="+flags)
 			mk.Dir = root
-			logs := &syncBuffer{}
+			logs := &syncbuf.Buffer{}
 			mk.Stdout, mk.Stderr = logs, logs
 			mk.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 			if err := mk.Start(); err != nil {
@@ -577,18 +578,18 @@ func TestMakeRunStops(t *testing.T) {
 				_ = syscall.Kill(-mk.Process.Pid, syscall.SIGKILL)
 				<-done
 				if t.Failed() {
-					t.Logf("make run log (last lines):\n%s", logs.tail(40))
+					t.Logf("make run log (last lines):\n%s", logs.Tail(40))
 				}
 			})
 			deadline := time.Now().Add(5 * time.Minute)
 			for !strings.Contains(logs.String(), "edgewatch is running") {
 				select {
 				case <-done:
-					t.Fatalf("make run exited before the pipeline ran:\n%s", logs.tail(40))
+					t.Fatalf("make run exited before the pipeline ran:\n%s", logs.Tail(40))
 				case <-time.After(100 * time.Millisecond):
 				}
 				if time.Now().After(deadline) {
-					t.Fatalf("make run not running after 5 minutes:\n%s", logs.tail(40))
+					t.Fatalf("make run not running after 5 minutes:\n%s", logs.Tail(40))
 				}
 			}
 			target := mk.Process.Pid

@@ -202,15 +202,14 @@ func TestFirstOccurrenceIsSeen(t *testing.T) {
 		t.Fatal(err)
 	}
 	detectAddr := freeAddr(t)
-	d := detect.NewWithOptions(detect.Options{Logger: quiet})
+	d := detect.NewWithDeps(detect.Deps{Logger: quiet})
 	if err := d.Start(ctx, map[string]string{"MODEL_CFG": g.Files.Cfg, "MODEL_WEIGHTS": g.Files.Weights,
 		"MODEL_NAMES": g.Files.Names, "METRICS_ADDRESS": detectAddr}); err != nil {
 		t.Fatal(err)
 	}
 	defer d.Stop(ctx)
 
-	c := caption.New()
-	c.Logger = quiet
+	c := caption.NewWithDeps(caption.Deps{Logger: quiet})
 	if err := c.Start(ctx, map[string]string{"VLM_URL": "http://127.0.0.1:9/v1/chat/completions", "VLM_MODEL": "m",
 		"METRICS_ADDRESS": "127.0.0.1:0"}); err != nil {
 		t.Fatal(err)

@@ -18,9 +18,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/edgewatch/edgewatch/functions/dashboard/incidentreader"
 	"github.com/edgewatch/edgewatch/functions/dashboard/internal/contract"
 	"github.com/edgewatch/edgewatch/functions/dashboard/live"
-	"github.com/edgewatch/edgewatch/functions/dashboard/postgres"
 )
 
 //go:embed static
@@ -31,7 +31,7 @@ var templateFiles embed.FS
 
 // Store is what the server reads incidents from.
 type Store interface {
-	List(ctx context.Context, f postgres.Filter) ([]postgres.Incident, error)
+	List(ctx context.Context, f incidentreader.Filter) ([]incidentreader.Incident, error)
 	Snapshot(ctx context.Context, id string) ([]byte, error)
 }
 
@@ -318,8 +318,8 @@ const maxLimit = 1000
 // ParseFilter reads the API's query parameters: class (repeated or comma
 // separated), camera, since and until (RFC 3339), status (open, closed) and
 // limit (1–1000, default 500).
-func ParseFilter(q map[string][]string) (postgres.Filter, error) {
-	f := postgres.Filter{Limit: 500}
+func ParseFilter(q map[string][]string) (incidentreader.Filter, error) {
+	f := incidentreader.Filter{Limit: 500}
 	for _, v := range q["class"] {
 		for _, c := range strings.Split(v, ",") {
 			switch c = strings.TrimSpace(c); {
@@ -403,7 +403,7 @@ func (s *Server) snapshot(w http.ResponseWriter, r *http.Request) {
 	}
 	img, err := s.store.Snapshot(r.Context(), id)
 	switch {
-	case errors.Is(err, postgres.ErrNotFound):
+	case errors.Is(err, incidentreader.ErrNotFound):
 		http.Error(w, "no snapshot for this incident", http.StatusNotFound)
 		return
 	case err != nil:

@@ -3,6 +3,11 @@
 // Package matleak fails a test binary that leaves gocv Mats unclosed. It is
 // built only with -tags matprofile, which makes gocv count live Mats; each
 // package's TestMain calls Run.
+//
+// detect and motion-source hold identical copies of this package (modules
+// build alone and cannot share code); the root module's
+// internal/sharedcopies fails when the copies differ. Edit
+// functions/detect/internal/matleak and copy it to motion-source.
 package matleak
 
 import (

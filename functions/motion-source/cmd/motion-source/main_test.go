@@ -47,7 +47,7 @@ func TestHostedByFuncGo(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- fhttp.New(function.New(function.WithProgress(io.Discard))).Start(ctx) }()
+	go func() { done <- fhttp.New(function.NewWithDeps(function.Deps{Progress: io.Discard})).Start(ctx) }()
 
 	get := func(path string) (int, string) {
 		resp, err := http.Get("http://" + addr + path)

@@ -1,8 +1,8 @@
-// Package incident reads the data of a dev.edgewatch.incident.opened event
+// Package incidentevent reads the data of a dev.edgewatch.incident.opened event
 // (schema internal/contract/schemas/incident.schema.json) and checks what the
 // caption function relies on: the ids, the camera id, the class and a
 // snapshot that really is a JPEG.
-package incident
+package incidentevent
 
 import (
 	"bytes"

@@ -1,6 +1,6 @@
-// Package x posts incident notifications to X through API v2
+// Package xpost posts incident notifications to X through API v2
 // (POST /2/tweets) with an OAuth 2.0 user access token.
-package x
+package xpost
 
 import (
 	"bytes"

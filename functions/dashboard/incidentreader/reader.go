@@ -1,8 +1,8 @@
-// Package postgres reads incidents from the read model that the alert
+// Package incidentreader reads incidents from the read model that the alert
 // function's migrations keep for the dashboard, the dashboard_incidents view,
 // read-only and nothing else (docs/alert.md, "Read model"). The dashboard
 // never migrates: it waits until alert has created the view.
-package postgres
+package incidentreader
 
 import (
 	"context"
