@@ -27,5 +27,6 @@ func Copies() []Copy {
 			"functions/motion-source/internal/syncbuf"}},
 		{Source: "functions/detect/internal/matleak", Copies: []string{
 			"functions/motion-source/internal/matleak"}},
+		{Source: "functions/alert/guard", Copies: []string{"functions/caption/guard"}},
 	}
 }
